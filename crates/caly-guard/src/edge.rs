@@ -1,0 +1,88 @@
+//! The outermost service: request id → client IP → request log (span, one line, metrics
+//! callback) → problem rendering → panic catching, around the whole router.
+//!
+//! One hand-written service instead of a stack of `from_fn` layers because every such layer
+//! boxes the inner service and its future per request; here a request costs one allocation for
+//! the whole envelope. The steps stay in their own modules.
+
+use std::{
+    any::Any,
+    convert::Infallible,
+    net::SocketAddr,
+    panic::AssertUnwindSafe,
+    sync::Arc,
+    task::{Context, Poll},
+};
+
+use axum::{
+    extract::{ConnectInfo, Request},
+    response::Response,
+};
+use futures::{FutureExt, future::BoxFuture};
+use tower::{Layer, Service};
+use tracing::Instrument;
+
+use crate::{ClientIp, problem, request_id, request_log};
+
+/// Turns a panic's payload into the response to send.
+pub type OnPanic = dyn Fn(Box<dyn Any + Send>) -> Response + Send + Sync;
+
+#[derive(Clone)]
+pub struct EdgeLayer {
+    pub log: request_log::RequestLog,
+    pub on_panic: Arc<OnPanic>,
+}
+
+impl<S> Layer<S> for EdgeLayer {
+    type Service = Edge<S>;
+
+    fn layer(&self, inner: S) -> Edge<S> {
+        Edge { inner, config: self.clone() }
+    }
+}
+
+#[derive(Clone)]
+pub struct Edge<S> {
+    inner: S,
+    config: EdgeLayer,
+}
+
+impl<S> Service<Request> for Edge<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = BoxFuture<'static, Result<Response, Infallible>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request) -> Self::Future {
+        // The instance that was polled ready serves this request; a fresh clone takes its place.
+        let fresh = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, fresh);
+        let config = self.config.clone();
+        Box::pin(async move {
+            let id = request_id::assign(&mut request);
+            if let Some(ConnectInfo(peer)) = request.extensions().get::<ConnectInfo<SocketAddr>>() {
+                let ip = ClientIp(peer.ip());
+                request.extensions_mut().insert(ip);
+            }
+            let entry = request_log::Entry::begin(&request, &id, config.log.log_headers);
+            let uri = request.uri().clone();
+            let span = entry.span.clone();
+            let outcome = AssertUnwindSafe(inner.call(request)).catch_unwind().instrument(span.clone()).await;
+            let response = match outcome {
+                Ok(Ok(response)) => response,
+                Err(panic) => span.in_scope(|| (config.on_panic)(panic)),
+            };
+            let mut response = span.in_scope(|| problem::render(response, uri.path(), &id));
+            request_id::echo(&mut response, id);
+            entry.finish(&response, &config.log);
+            Ok(response)
+        })
+    }
+}

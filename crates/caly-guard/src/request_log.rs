@@ -1,0 +1,110 @@
+//! One structured log line per request, inside a span that later layers enrich (tenant, user).
+
+use std::{sync::Arc, time::Instant};
+
+use axum::{
+    extract::{MatchedPath, Request},
+    http::{HeaderValue, Method, StatusCode, Uri, header},
+    middleware::Next,
+    response::Response,
+};
+use tracing::field::Empty;
+
+use crate::{ClientIp, RequestId, redact};
+
+/// What a finished request reports to [`RequestLog::on_complete`], e.g. for metrics.
+#[derive(Debug)]
+pub struct Completed<'a> {
+    pub method: &'a Method,
+    /// The matched route template (`/calls/{id}`), or `unmatched`.
+    pub route: &'a str,
+    pub status: StatusCode,
+    pub latency: std::time::Duration,
+}
+
+type OnComplete = dyn Fn(&Completed<'_>) + Send + Sync;
+
+/// Settings of the request log.
+#[derive(Clone)]
+pub struct RequestLog {
+    /// Add the request headers (redacted) to every line; off by default for volume.
+    pub log_headers: bool,
+    pub on_complete: Arc<OnComplete>,
+}
+
+/// A request being served: its span, and what its log line needs at the end.
+pub struct Entry {
+    pub span: tracing::Span,
+    started: Instant,
+    method: Method,
+    uri: Uri,
+    user_agent: Option<HeaderValue>,
+    headers: Option<String>,
+    bytes_in: u64,
+}
+
+/// The route template the router matched, copied by the router into the response so that the
+/// edge, which runs outside routing, can log and count by it.
+#[derive(Debug, Clone)]
+pub struct Route(pub MatchedPath);
+
+impl Entry {
+    /// Opens the request's span. The route is not known yet: it goes on the closing line.
+    pub fn begin(request: &Request, id: &RequestId, log_headers: bool) -> Self {
+        let client_ip = request.extensions().get::<ClientIp>().map(|ip| ip.0);
+        let span = tracing::info_span!(
+            "request",
+            request_id = id.as_str(),
+            method = request.method().as_str(),
+            client_ip = client_ip.map(tracing::field::display),
+            tenant_id = Empty,
+            user_id = Empty,
+        );
+        Self {
+            span,
+            started: Instant::now(),
+            method: request.method().clone(),
+            uri: request.uri().clone(),
+            user_agent: request.headers().get(header::USER_AGENT).cloned(),
+            headers: log_headers.then(|| redact::headers(request.headers())),
+            bytes_in: content_length(request.headers()).unwrap_or(0),
+        }
+    }
+
+    /// Writes the request's one log line and reports it to [`RequestLog::on_complete`].
+    pub fn finish(self, response: &Response, log: &RequestLog) {
+        let latency = self.started.elapsed();
+        let route = response.extensions().get::<Route>().map_or("unmatched", |r| r.0.as_str());
+        let status = response.status();
+        let bytes_out = content_length(response.headers())
+            .or_else(|| http_body::Body::size_hint(response.body()).exact())
+            .unwrap_or(0);
+        tracing::info!(
+            parent: &self.span,
+            route,
+            status = status.as_u16(),
+            latency_us = latency.as_micros() as u64,
+            bytes_in = self.bytes_in,
+            bytes_out,
+            query = self.uri.query().map(redact::query).as_deref(),
+            user_agent = self.user_agent.as_ref().and_then(|v| v.to_str().ok()),
+            headers = self.headers,
+            "request completed"
+        );
+        (log.on_complete)(&Completed { method: &self.method, route, status, latency });
+    }
+}
+
+/// Middleware for the router: copies the matched route template into the response.
+pub async fn expose_route(request: Request, next: Next) -> Response {
+    let route = request.extensions().get::<MatchedPath>().cloned();
+    let mut response = next.run(request).await;
+    if let Some(route) = route {
+        response.extensions_mut().insert(Route(route));
+    }
+    response
+}
+
+fn content_length(headers: &axum::http::HeaderMap) -> Option<u64> {
+    headers.get(header::CONTENT_LENGTH)?.to_str().ok()?.parse().ok()
+}

@@ -1,0 +1,67 @@
+//! The command line: `caly [serve]`, `caly migrate`, `caly config`.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use crate::{config::Config, server};
+
+#[derive(Debug, Parser)]
+#[command(name = "caly", version, about = "Caly: an AI phone agent for online stores.")]
+pub struct Cli {
+    /// Configuration file; optional, environment variables (CALY_*) override it.
+    #[arg(long, global = true, default_value = "caly.toml", value_name = "FILE")]
+    config: PathBuf,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server (the default).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Print the effective configuration with secrets redacted.
+    Config,
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = Config::load(&cli.config)?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Config => {
+            print!("{}", config.to_redacted_toml());
+            Ok(())
+        }
+        Command::Migrate => {
+            let _guard = crate::telemetry::init(&config.log);
+            let version = server::migrate(&config).await?;
+            tracing::info!(schema_version = version, "migrations applied");
+            Ok(())
+        }
+        Command::Serve => serve(config).await,
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let _guard = crate::telemetry::init(&config.log);
+    let server = server::RunningServer::start(config, axum::Router::new()).await?;
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), "Caly listening on http://{}", server.addr);
+    let lifecycle = server.state.lifecycle.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        lifecycle.begin_shutdown();
+    });
+    server.wait().await.context("Caly stopped with an error")
+}
+
+/// SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let mut terminate =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("can listen for SIGTERM");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
+    }
+}

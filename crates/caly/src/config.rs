@@ -1,0 +1,363 @@
+//! Typed configuration, layered: defaults → `caly.toml` (optional) → `CALY_*` environment.
+//!
+//! Environment names map onto keys by section: `CALY_DATABASE_MAX_CONNECTIONS` is
+//! `database.max_connections`, `CALY_LISTEN` is `listen`. Every problem stops start-up with one
+//! line naming the key, the bad value and what was expected. `caly.example.toml` documents each key.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use figment::{
+    Figment,
+    providers::{Env, Format, Serialized, Toml},
+};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize, Serializer};
+
+const ENV_PREFIX: &str = "CALY_";
+const SECTIONS: [&str; 4] = ["database", "redis", "log", "http"];
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address the HTTP server listens on.
+    pub listen: SocketAddr,
+    /// Directory for the SQLite database and other local files.
+    pub data_dir: PathBuf,
+    /// Bearer token that may read `/health` and `/metrics`.
+    #[serde(serialize_with = "redacted")]
+    pub health_token: Option<SecretString>,
+    /// Release identifier reported by `/health` (e.g. a git commit).
+    pub release_id: Option<String>,
+    pub database: DatabaseConfig,
+    pub redis: RedisConfig,
+    pub log: LogConfig,
+    pub http: HttpConfig,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// `sqlite://…` or `postgres://…`; defaults to `sqlite://<data_dir>/caly.db`.
+    #[serde(serialize_with = "redacted_url")]
+    pub url: Option<SecretString>,
+    pub max_connections: u32,
+    pub min_connections: u32,
+    #[serde(with = "humantime_serde")]
+    pub acquire_timeout: Duration,
+    #[serde(with = "humantime_serde")]
+    pub idle_timeout: Duration,
+    /// PostgreSQL only.
+    #[serde(with = "humantime_serde")]
+    pub statement_timeout: Duration,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RedisConfig {
+    /// `redis://…`; when unset Caly runs without Redis.
+    #[serde(serialize_with = "redacted_url")]
+    pub url: Option<SecretString>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    pub format: LogFormat,
+    /// A `tracing` filter such as `info` or `caly=debug,sqlx=warn`.
+    pub level: String,
+    /// Add the (redacted) request headers to each request's log line.
+    pub headers: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    pub body_limit_bytes: usize,
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
+    pub concurrency_limit: usize,
+    /// After SIGTERM: how long readiness reports 503 while still accepting, so that load
+    /// balancers stop sending before the listener closes.
+    #[serde(with = "humantime_serde")]
+    pub drain_delay: Duration,
+    /// After the listener closes: how long in-flight requests may take to finish.
+    #[serde(with = "humantime_serde")]
+    pub shutdown_timeout: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("data"),
+            health_token: None,
+            release_id: None,
+            database: DatabaseConfig::default(),
+            redis: RedisConfig::default(),
+            log: LogConfig::default(),
+            http: HttpConfig::default(),
+        }
+    }
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: None,
+            max_connections: 10,
+            min_connections: 0,
+            acquire_timeout: Duration::from_secs(5),
+            idle_timeout: Duration::from_secs(600),
+            statement_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self { format: LogFormat::Pretty, level: "info".into(), headers: false }
+    }
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            body_limit_bytes: 1024 * 1024,
+            request_timeout: Duration::from_secs(30),
+            concurrency_limit: 1024,
+            drain_delay: Duration::ZERO,
+            shutdown_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A configuration problem, as one line naming the key.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {key}{value}: {expected}")]
+pub struct ConfigError {
+    key: String,
+    value: String,
+    expected: String,
+}
+
+impl Config {
+    /// Loads defaults, then `file` if it exists, then the process environment.
+    pub fn load(file: &std::path::Path) -> Result<Self, ConfigError> {
+        let figment =
+            Figment::from(Serialized::defaults(Config::default())).merge(Toml::file(file)).merge(env_provider());
+        let config: Config = figment.extract().map_err(|e| ConfigError::from_figment(&figment, e))?;
+        config.validate().map_err(|(key, expected)| ConfigError::for_key(&figment, key, expected))?;
+        Ok(config)
+    }
+
+    /// The database URL in force.
+    pub fn database_url(&self) -> String {
+        match &self.database.url {
+            Some(url) => url.expose_secret().to_owned(),
+            None => format!("sqlite://{}", self.data_dir.join("caly.db").display()),
+        }
+    }
+
+    /// The effective configuration as TOML with secrets redacted.
+    pub fn to_redacted_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("configuration always serialises")
+    }
+
+    fn validate(&self) -> Result<(), (&'static str, String)> {
+        let db = &self.database;
+        if db.max_connections == 0 {
+            return Err(("database.max_connections", "at least 1".into()));
+        }
+        if db.min_connections > db.max_connections {
+            return Err((
+                "database.min_connections",
+                format!("at most database.max_connections ({})", db.max_connections),
+            ));
+        }
+        if let Err(e) = caly_store::Backend::from_url(&self.database_url()) {
+            return Err(("database.url", e.to_string()));
+        }
+        if self.redis.url.as_ref().is_some_and(|u| !u.expose_secret().starts_with("redis")) {
+            return Err(("redis.url", "a redis://… or rediss://… URL".into()));
+        }
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
+            return Err(("log.level", format!("a tracing filter such as `info` or `caly=debug` ({e})")));
+        }
+        if self.http.body_limit_bytes == 0 {
+            return Err(("http.body_limit_bytes", "at least 1".into()));
+        }
+        if self.http.concurrency_limit == 0 {
+            return Err(("http.concurrency_limit", "at least 1".into()));
+        }
+        if self.http.request_timeout.is_zero() {
+            return Err(("http.request_timeout", "a duration above zero such as `30s`".into()));
+        }
+        if self.health_token.as_ref().is_some_and(|t| t.expose_secret().len() < 16) {
+            return Err(("health_token", "at least 16 characters".into()));
+        }
+        Ok(())
+    }
+}
+
+fn env_provider() -> Env {
+    Env::prefixed(ENV_PREFIX).filter(|key| !key.as_str().to_ascii_lowercase().starts_with("test_")).map(|key| {
+        let key = key.as_str().to_ascii_lowercase();
+        match SECTIONS.iter().find(|s| key.starts_with(&format!("{s}_"))) {
+            Some(section) => format!("{section}.{}", &key[section.len() + 1..]).into(),
+            None => key.into(),
+        }
+    })
+}
+
+/// The environment variable that sets `key`.
+fn env_name(key: &str) -> String {
+    format!("{ENV_PREFIX}{}", key.replace('.', "_").to_ascii_uppercase())
+}
+
+impl ConfigError {
+    fn from_figment(figment: &Figment, error: figment::Error) -> Self {
+        let key = error.path.join(".");
+        let expected = match &error.kind {
+            figment::error::Kind::UnknownField(..) => "no such key (see caly.example.toml)".into(),
+            _ if key == "listen" => "an address and port such as 127.0.0.1:8080".into(),
+            kind => kind.to_string(),
+        };
+        Self::for_key(figment, key, expected)
+    }
+
+    fn for_key(figment: &Figment, key: impl Into<String>, expected: String) -> Self {
+        let key = key.into();
+        let from_env = figment.find_metadata(&key).is_some_and(|m| m.name.contains("environment"));
+        let value = if is_secret(&key) {
+            String::new()
+        } else {
+            figment.find_value(&key).ok().map(|v| format!(" = {}", value_text(&v))).unwrap_or_default()
+        };
+        let key = if from_env { format!("{} ({key})", env_name(&key)) } else { key };
+        Self { key, value, expected: format!("expected {expected}") }
+    }
+}
+
+fn value_text(value: &figment::value::Value) -> String {
+    match value.as_str() {
+        Some(s) => format!("{s:?}"),
+        None => serde_json::to_string(value).unwrap_or_default(),
+    }
+}
+
+fn is_secret(key: &str) -> bool {
+    caly_guard::redact::is_sensitive(key) || key.ends_with("url")
+}
+
+fn redacted<S: Serializer>(secret: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
+    match secret {
+        Some(_) => s.serialize_str(caly_guard::redact::REDACTED),
+        None => s.serialize_none(),
+    }
+}
+
+/// URLs are shown with their password masked: `postgres://caly:****@db/caly`.
+fn redacted_url<S: Serializer>(url: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
+    match url {
+        Some(url) => s.serialize_str(&mask_password(url.expose_secret())),
+        None => s.serialize_none(),
+    }
+}
+
+fn mask_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    let Some((userinfo, host)) = rest.split_once('@') else { return url.to_owned() };
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:****@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+// figment's `Jail` fixes the closures' error type to its own large `figment::Error`.
+#[allow(clippy::result_large_err)]
+mod tests {
+    use super::*;
+    use figment::Jail;
+
+    fn load_error(jail: &mut Jail) -> String {
+        Config::load(&jail.directory().join("caly.toml")).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn defaults_then_file_then_environment() {
+        Jail::expect_with(|jail| {
+            jail.create_file("caly.toml", "listen = \"127.0.0.1:9000\"\n[database]\nmax_connections = 3\n")?;
+            jail.set_env("CALY_DATABASE_MAX_CONNECTIONS", "7");
+            jail.set_env("CALY_LOG_FORMAT", "json");
+            jail.set_env("CALY_TEST_DATABASE_URL", "ignored");
+            let config = Config::load(&jail.directory().join("caly.toml")).unwrap();
+            assert_eq!(config.listen.port(), 9000);
+            assert_eq!(config.database.max_connections, 7);
+            assert_eq!(config.log.format, LogFormat::Json);
+            assert_eq!(config.http.body_limit_bytes, 1024 * 1024);
+            assert!(config.database_url().starts_with("sqlite://data/caly.db"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn errors_name_the_variable_the_value_and_what_is_expected() {
+        Jail::expect_with(|jail| {
+            jail.set_env("CALY_LISTEN", "not-an-address");
+            let message = load_error(jail);
+            assert!(message.contains("CALY_LISTEN (listen)"), "{message}");
+            assert!(message.contains("\"not-an-address\""), "{message}");
+            assert!(message.contains("127.0.0.1:8080"), "{message}");
+            assert_eq!(message.lines().count(), 1);
+            Ok(())
+        });
+        Jail::expect_with(|jail| {
+            jail.set_env("CALY_DATABASE_MAX_CONNECTIONS", "0");
+            let message = load_error(jail);
+            assert!(message.contains("CALY_DATABASE_MAX_CONNECTIONS (database.max_connections) = 0"), "{message}");
+            Ok(())
+        });
+        Jail::expect_with(|jail| {
+            jail.set_env("CALY_LOG_FORMAT", "xml");
+            assert!(load_error(jail).contains("CALY_LOG_FORMAT (log.format) = \"xml\""));
+            Ok(())
+        });
+        Jail::expect_with(|jail| {
+            jail.create_file("caly.toml", "[http]\nrequest_timeout = \"soon\"\n")?;
+            let message = load_error(jail);
+            assert!(message.starts_with("invalid configuration: http.request_timeout = \"soon\""), "{message}");
+            Ok(())
+        });
+        Jail::expect_with(|jail| {
+            jail.set_env("CALY_DATABSE_URL", "sqlite://x.db");
+            assert!(load_error(jail).contains("CALY_DATABSE_URL (databse_url)"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn secrets_never_appear_in_messages_or_printed_config() {
+        Jail::expect_with(|jail| {
+            jail.set_env("CALY_HEALTH_TOKEN", "short");
+            let message = load_error(jail);
+            assert!(message.contains("CALY_HEALTH_TOKEN") && !message.contains("short"), "{message}");
+            Ok(())
+        });
+        Jail::expect_with(|jail| {
+            jail.set_env("CALY_HEALTH_TOKEN", "a-very-long-health-token");
+            jail.set_env("CALY_DATABASE_URL", "postgres://caly:hunter2hunter2@db:5432/caly");
+            let printed = Config::load(&jail.directory().join("caly.toml")).unwrap().to_redacted_toml();
+            assert!(!printed.contains("a-very-long-health-token") && !printed.contains("hunter2"), "{printed}");
+            assert!(printed.contains("postgres://caly:****@db:5432/caly"), "{printed}");
+            Ok(())
+        });
+    }
+}

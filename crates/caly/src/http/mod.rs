@@ -1,0 +1,89 @@
+//! The HTTP edge: routes, the guard stack and the one error format.
+
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod limits;
+pub mod openapi;
+
+use std::{any::Any, sync::Arc};
+
+use axum::{
+    Router,
+    extract::DefaultBodyLimit,
+    http::StatusCode,
+    middleware::{from_fn, from_fn_with_state},
+    response::{IntoResponse, Response},
+};
+use caly_guard::{
+    edge::{Edge, EdgeLayer},
+    request_log,
+};
+use tokio::sync::Semaphore;
+use tower::Layer;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::state::AppState;
+use error::ApiError;
+
+/// Every route with its OpenAPI description. Probes are kept apart from the rest so that the
+/// request limits never make a healthy process look dead.
+pub fn routes() -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>) {
+    let probes = OpenApiRouter::new()
+        .routes(routes!(health::livez))
+        .routes(routes!(health::readyz))
+        .routes(routes!(health::startupz));
+    let api = OpenApiRouter::with_openapi(openapi::base())
+        .routes(routes!(health::health))
+        .routes(routes!(health::metrics))
+        .routes(routes!(openapi::openapi_json));
+    (probes, api)
+}
+
+/// The OpenAPI document of [`routes`].
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (probes, api) = routes();
+    let mut doc = api.into_openapi();
+    doc.merge(probes.into_openapi());
+    doc
+}
+
+/// The application: routes (plus `extra`, e.g. test fixtures) inside the guard stack.
+pub fn app(state: AppState, extra: Router<AppState>) -> Edge<Router> {
+    let (probes, api) = routes();
+    let http = &state.config.http;
+    let limits = limits::Limits {
+        body_bytes: http.body_limit_bytes,
+        timeout: http.request_timeout,
+        slots: Arc::new(Semaphore::new(http.concurrency_limit)),
+    };
+    let api = Router::from(api)
+        .merge(extra)
+        .layer(DefaultBodyLimit::max(http.body_limit_bytes))
+        .layer(from_fn_with_state(limits, limits::enforce));
+
+    let metrics = state.metrics.clone();
+    let edge = EdgeLayer {
+        log: request_log::RequestLog {
+            log_headers: state.config.log.headers,
+            on_complete: Arc::new(move |done| metrics.observe_request(done)),
+        },
+        on_panic: Arc::new(panic_response),
+    };
+    let router = Router::from(probes)
+        .merge(api)
+        .fallback(|| async { StatusCode::NOT_FOUND })
+        .layer(from_fn(request_log::expose_route))
+        .with_state(state);
+    edge.layer(router)
+}
+
+fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "non-string panic payload".into());
+    ApiError::internal(anyhow::anyhow!("handler panicked: {message}")).into_response()
+}

@@ -1,0 +1,12 @@
+//! Caly: the server, its HTTP edge and its command line.
+
+pub mod cli;
+pub mod config;
+pub mod http;
+pub mod lifecycle;
+pub mod listener;
+pub mod metrics;
+pub mod redis_link;
+pub mod server;
+pub mod state;
+pub mod telemetry;

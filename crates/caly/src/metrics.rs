@@ -1,0 +1,127 @@
+//! Prometheus metrics. One registry per server instance, held in `AppState`, so that several
+//! servers in one process (as in tests) never share counters.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, RwLock},
+};
+
+use prometheus_client::{
+    collector::Collector,
+    encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric},
+    metrics::{
+        counter::{ConstCounter, Counter},
+        family::Family,
+        gauge::ConstGauge,
+        histogram::{Histogram, exponential_buckets},
+        info::Info,
+    },
+    registry::Registry,
+};
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HttpLabels {
+    method: &'static str,
+    route: Arc<String>,
+    status: u16,
+}
+
+type HistogramFamily = Family<HttpLabels, Histogram, fn() -> Histogram>;
+
+#[derive(Clone)]
+pub struct Metrics {
+    registry: Arc<Registry>,
+    requests: Family<HttpLabels, Counter>,
+    latency: HistogramFamily,
+    /// Route templates are few and fixed: each is allocated once, so that counting a request
+    /// allocates nothing.
+    routes: Arc<RwLock<HashMap<String, Arc<String>>>>,
+}
+
+impl Metrics {
+    pub fn new(store: caly_store::Store) -> Self {
+        let mut registry = Registry::with_prefix("caly");
+        let requests = Family::<HttpLabels, Counter>::default();
+        registry.register("http_requests", "HTTP requests by route template and status", requests.clone());
+        let latency: HistogramFamily =
+            Family::new_with_constructor(|| Histogram::new(exponential_buckets(0.0001, 2.5, 14)));
+        registry.register("http_request_duration_seconds", "HTTP request latency", latency.clone());
+        registry.register("build", "Build information", Info::new(vec![("version", env!("CARGO_PKG_VERSION"))]));
+        registry.register_collector(Box::new(PoolCollector(store)));
+        Self { registry: Arc::new(registry), requests, latency, routes: Arc::default() }
+    }
+
+    pub fn observe_request(&self, done: &caly_guard::request_log::Completed<'_>) {
+        let labels = HttpLabels {
+            method: method_label(done.method),
+            route: self.route(done.route),
+            status: done.status.as_u16(),
+        };
+        self.latency.get_or_create(&labels).observe(done.latency.as_secs_f64());
+        self.requests.get_or_create(&labels).inc();
+    }
+
+    fn route(&self, route: &str) -> Arc<String> {
+        if let Some(known) = self.routes.read().expect("never poisoned").get(route) {
+            return known.clone();
+        }
+        self.routes
+            .write()
+            .expect("never poisoned")
+            .entry(route.to_owned())
+            .or_insert_with(|| Arc::new(route.to_owned()))
+            .clone()
+    }
+
+    /// The text exposition format.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &self.registry).expect("writing to a String cannot fail");
+        out
+    }
+}
+
+/// Methods outside the standard set share one label, so clients cannot mint new series.
+fn method_label(method: &http::Method) -> &'static str {
+    use http::Method as M;
+    match *method {
+        M::GET => "GET",
+        M::POST => "POST",
+        M::PUT => "PUT",
+        M::PATCH => "PATCH",
+        M::DELETE => "DELETE",
+        M::HEAD => "HEAD",
+        M::OPTIONS => "OPTIONS",
+        _ => "OTHER",
+    }
+}
+
+/// Reads the pool's figures at scrape time.
+#[derive(Debug)]
+struct PoolCollector(caly_store::Store);
+
+impl Collector for PoolCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let stats = self.0.stats();
+        let gauges = [
+            ("db_pool_max_connections", "Configured pool size", i64::from(stats.max)),
+            ("db_pool_open_connections", "Open connections", i64::from(stats.open)),
+            ("db_pool_idle_connections", "Idle connections", i64::from(stats.idle)),
+        ];
+        for (name, help, value) in gauges {
+            let gauge = ConstGauge::new(value);
+            gauge.encode(encoder.encode_descriptor(name, help, None, gauge.metric_type())?)?;
+        }
+        let counts = [
+            ("db_pool_acquires", "Connections taken from the pool", stats.acquires),
+            ("db_pool_acquire_timeouts", "Acquires that timed out", stats.acquire_timeouts),
+        ];
+        for (name, help, value) in counts {
+            let counter = ConstCounter::new(value);
+            counter.encode(encoder.encode_descriptor(name, help, None, counter.metric_type())?)?;
+        }
+        let wait = ConstCounter::new(stats.acquire_wait_total.as_secs_f64());
+        let help = "Total time spent waiting for a connection";
+        wait.encode(encoder.encode_descriptor("db_pool_acquire_wait_seconds", help, None, wait.metric_type())?)
+    }
+}

@@ -1,0 +1,111 @@
+//! Start-up, serving and graceful shutdown.
+
+use std::{net::SocketAddr, sync::Arc, time::Instant};
+
+use anyhow::Context;
+use axum::Router;
+use caly_store::{PoolSettings, Store};
+use tokio::{net::TcpListener, task::JoinHandle};
+
+use crate::{
+    config::Config,
+    http,
+    lifecycle::Lifecycle,
+    listener,
+    metrics::Metrics,
+    redis_link::RedisLink,
+    state::{AppState, Shared},
+};
+
+/// A server that is listening; it becomes ready once migrations are applied.
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    /// The state handlers see; tests and tools reach the store and lifecycle through it.
+    pub state: AppState,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+impl RunningServer {
+    /// Binds, connects to the database, starts serving, then migrates in the background so that
+    /// the probes can already answer while the schema is brought up to date.
+    pub async fn start(config: Config, extra_routes: Router<AppState>) -> anyhow::Result<Self> {
+        let listener =
+            TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
+        let addr = listener.local_addr()?;
+        let store = Store::connect(&config.database_url(), &pool_settings(&config))
+            .await
+            .context("cannot open the database")?;
+        let redis = config
+            .redis
+            .url
+            .as_ref()
+            .map(|url| RedisLink::new(secrecy::ExposeSecret::expose_secret(url)))
+            .transpose()
+            .context("invalid redis.url")?;
+        let state = AppState::new(Shared {
+            metrics: Metrics::new(store.clone()),
+            config: Arc::new(config),
+            store,
+            redis,
+            lifecycle: Lifecycle::default(),
+            started_at: Instant::now(),
+            openapi: Arc::new(http::openapi()),
+        });
+        let task = tokio::spawn(run(listener, state.clone(), extra_routes));
+        Ok(Self { addr, state, task })
+    }
+
+    /// Begins a graceful shutdown, as SIGTERM does.
+    pub fn shutdown(&self) {
+        self.state.lifecycle.begin_shutdown();
+    }
+
+    /// Waits until the server stopped; an error if start-up or serving failed.
+    pub async fn wait(self) -> anyhow::Result<()> {
+        self.task.await.context("server task failed")?
+    }
+}
+
+async fn run(listener: TcpListener, state: AppState, extra_routes: Router<AppState>) -> anyhow::Result<()> {
+    let lifecycle = state.lifecycle.clone();
+    let store = state.store.clone();
+    let http = state.config.http.clone();
+    let app = http::app(state, extra_routes);
+    let serve = listener::serve(listener, app, &lifecycle, http.drain_delay, http.shutdown_timeout);
+    let migrate = async {
+        store.migrate().await.context("migrations failed")?;
+        lifecycle.mark_ready();
+        tracing::info!("migrations applied; ready");
+        std::future::pending::<anyhow::Result<()>>().await
+    };
+    let result = tokio::select! {
+        () = serve => Ok(()),
+        failed = migrate => {
+            lifecycle.begin_shutdown();
+            failed
+        }
+    };
+    store.close().await;
+    result
+}
+
+fn pool_settings(config: &Config) -> PoolSettings {
+    let db = &config.database;
+    PoolSettings {
+        max_connections: db.max_connections,
+        min_connections: db.min_connections,
+        acquire_timeout: db.acquire_timeout,
+        idle_timeout: db.idle_timeout,
+        statement_timeout: db.statement_timeout,
+    }
+}
+
+/// Applies migrations and exits (`caly migrate`).
+pub async fn migrate(config: &Config) -> anyhow::Result<i64> {
+    let store =
+        Store::connect(&config.database_url(), &pool_settings(config)).await.context("cannot open the database")?;
+    store.migrate().await?;
+    let version = store.schema_version().await?.unwrap_or_default();
+    store.close().await;
+    Ok(version)
+}

@@ -1,0 +1,34 @@
+//! Everything a request handler may reach, explicit and cheap to clone.
+
+use std::{sync::Arc, time::Instant};
+
+use crate::{config::Config, lifecycle::Lifecycle, metrics::Metrics, redis_link::RedisLink};
+
+/// Shared by every request; one `Arc`, so the many clones axum makes per request stay cheap.
+#[derive(Clone)]
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub fn new(shared: Shared) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+pub struct Shared {
+    pub config: Arc<Config>,
+    pub store: caly_store::Store,
+    pub redis: Option<RedisLink>,
+    pub metrics: Metrics,
+    pub lifecycle: Lifecycle,
+    pub started_at: Instant,
+    /// The API description served at `/openapi.json`.
+    pub openapi: Arc<utoipa::openapi::OpenApi>,
+}

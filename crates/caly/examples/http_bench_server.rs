@@ -23,8 +23,12 @@ async fn main() -> anyhow::Result<()> {
         health_token: Some("bench-token-0123456789".into()),
         ..Config::default()
     };
-    let _log =
-        caly::telemetry::init(&caly::config::LogConfig { format: caly::config::LogFormat::Json, ..Default::default() });
+    let _log = caly::telemetry::init(&caly::config::LogConfig {
+        format: caly::config::LogFormat::Json,
+        // `BENCH_LOG_LEVEL=off` shows what the per-request log line costs.
+        level: std::env::var("BENCH_LOG_LEVEL").unwrap_or_else(|_| "info".into()),
+        ..Default::default()
+    });
     let bench_route = || Router::<AppState>::new().route("/bench/authenticated", get(authenticated));
 
     let full = RunningServer::start(config, bench_route()).await?;

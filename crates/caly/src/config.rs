@@ -187,7 +187,7 @@ impl Config {
         if self.redis.url.as_ref().is_some_and(|u| !u.expose_secret().starts_with("redis")) {
             return Err(("redis.url", "a redis://… or rediss://… URL".into()));
         }
-        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
+        if let Err(e) = self.log.level.parse::<tracing_subscriber::filter::Targets>() {
             return Err(("log.level", format!("a tracing filter such as `info` or `caly=debug` ({e})")));
         }
         if self.http.body_limit_bytes == 0 {

@@ -159,39 +159,15 @@ impl<W: Write> Write for Escaped<'_, W> {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Mutex};
-
-    use tracing_subscriber::fmt::MakeWriter;
-
     use super::*;
-
-    #[derive(Clone, Default)]
-    struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Buffer {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    impl<'a> MakeWriter<'a> for Buffer {
-        type Writer = Buffer;
-        fn make_writer(&'a self) -> Buffer {
-            self.clone()
-        }
-    }
 
     #[test]
     fn lines_are_valid_json_with_span_and_event_fields() {
-        let buffer = Buffer::default();
+        let file = tempfile::NamedTempFile::new().unwrap();
         let subscriber = tracing_subscriber::fmt()
             .event_format(JsonLines)
             .fmt_fields(JsonFields)
-            .with_writer(buffer.clone())
+            .with_writer(file.reopen().unwrap())
             .finish();
         tracing::subscriber::with_default(subscriber, || {
             let span = tracing::info_span!("request", id = "a\"b", n = 3u64, later = tracing::field::Empty);
@@ -199,7 +175,7 @@ mod tests {
             let _entered = span.enter();
             tracing::info!(quote = "x\n\u{1}y", negative = -2i64, ratio = 0.5, debug = ?vec!["é"], "done \\ ok");
         });
-        let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        let text = std::fs::read_to_string(file.path()).unwrap();
         let line: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
         assert_eq!(line["level"], "INFO");
         assert_eq!(line["span"], serde_json::json!({"id": "a\"b", "n": 3, "later": true}));

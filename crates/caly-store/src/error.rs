@@ -12,6 +12,12 @@ pub enum StoreError {
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("database query failed: {0}")]
     Query(#[source] sqlx::Error),
+    /// A unique constraint refused the write.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// A stored value that the code cannot read back.
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -20,6 +26,7 @@ impl From<sqlx::Error> for StoreError {
             sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => {
                 Self::Unavailable(error)
             }
+            sqlx::Error::Database(db) if db.is_unique_violation() => Self::Conflict(db.message().to_owned()),
             other => Self::Query(other),
         }
     }

@@ -6,7 +6,14 @@
 //! directory because DDL is where they disagree.
 
 mod error;
+mod identity;
 mod pool;
 
 pub use error::StoreError;
+pub use identity::{NewRefreshToken, NewTenant, NewUser, RefreshUse, Tenant, User};
 pub use pool::{Backend, PoolSettings, PoolStats, Store};
+
+/// A new row id: UUIDv7, so ids sort by creation time.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}

@@ -181,17 +181,28 @@ impl Store {
         self.pool.close().await;
     }
 
+    pub(crate) async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
+        let started = Instant::now();
+        let result = self.pool.begin().await;
+        self.count_acquire(started, &result);
+        Ok(result?)
+    }
+
     /// Takes a connection, counting how long the wait was so pool pressure shows in metrics.
-    async fn acquire(&self) -> Result<PoolConnection<sqlx::Any>, StoreError> {
+    pub(crate) async fn acquire(&self) -> Result<PoolConnection<sqlx::Any>, StoreError> {
         let started = Instant::now();
         let result = self.pool.acquire().await;
+        self.count_acquire(started, &result);
+        Ok(result?)
+    }
+
+    fn count_acquire<T>(&self, started: Instant, result: &Result<T, sqlx::Error>) {
         let waited = started.elapsed().as_micros() as u64;
         self.counters.acquires.fetch_add(1, Ordering::Relaxed);
         self.counters.wait_micros.fetch_add(waited, Ordering::Relaxed);
         if matches!(result, Err(sqlx::Error::PoolTimedOut)) {
             self.counters.timeouts.fetch_add(1, Ordering::Relaxed);
         }
-        Ok(result?)
     }
 }
 
@@ -210,11 +221,21 @@ fn sqlite_url(url: &str) -> Result<String, StoreError> {
     Ok(format!("sqlite://{path}?{}", params.trim_end_matches('&')))
 }
 
+/// A fresh, migrated SQLite store in a temporary directory, for unit tests.
+#[cfg(test)]
+pub(crate) async fn test_store() -> (Store, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let store =
+        Store::connect(&format!("sqlite://{}/caly.db", dir.path().display()), &tests::settings()).await.unwrap();
+    store.migrate().await.unwrap();
+    (store, dir)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn settings() -> PoolSettings {
+    pub(super) fn settings() -> PoolSettings {
         PoolSettings {
             max_connections: 4,
             min_connections: 0,

@@ -14,7 +14,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize, Serializer};
 
 const ENV_PREFIX: &str = "CALY_";
-const SECTIONS: [&str; 4] = ["database", "redis", "log", "http"];
+const SECTIONS: [&str; 5] = ["database", "redis", "log", "http", "auth"];
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -28,10 +28,41 @@ pub struct Config {
     pub health_token: Option<SecretString>,
     /// Release identifier reported by `/health` (e.g. a git commit).
     pub release_id: Option<String>,
+    /// On first start with an empty database, create a demo tenant and print its owner's
+    /// credentials once.
+    pub demo: bool,
     pub database: DatabaseConfig,
     pub redis: RedisConfig,
     pub log: LogConfig,
     pub http: HttpConfig,
+    pub auth: AuthConfig,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// HMAC key (32+ characters) that signs access tokens. Unset: a random key is created in
+    /// `<data_dir>/jwt-secret` on first start and reused.
+    #[serde(serialize_with = "redacted")]
+    pub jwt_secret: Option<SecretString>,
+    /// Lifetime of an access token; also the longest a revoked session keeps working.
+    #[serde(with = "humantime_serde")]
+    pub access_token_ttl: Duration,
+    #[serde(with = "humantime_serde")]
+    pub refresh_token_ttl: Duration,
+    /// Password hashes computed at once; more wait, so a login flood cannot starve the server.
+    pub hash_concurrency: usize,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            jwt_secret: None,
+            access_token_ttl: Duration::from_secs(15 * 60),
+            refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
+            hash_concurrency: 2,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -99,10 +130,12 @@ impl Default for Config {
             data_dir: PathBuf::from("data"),
             health_token: None,
             release_id: None,
+            demo: true,
             database: DatabaseConfig::default(),
             redis: RedisConfig::default(),
             log: LogConfig::default(),
             http: HttpConfig::default(),
+            auth: AuthConfig::default(),
         }
     }
 }
@@ -198,6 +231,18 @@ impl Config {
         }
         if self.http.request_timeout.is_zero() {
             return Err(("http.request_timeout", "a duration above zero such as `30s`".into()));
+        }
+        if self.auth.jwt_secret.as_ref().is_some_and(|t| t.expose_secret().len() < 32) {
+            return Err(("auth.jwt_secret", "at least 32 characters".into()));
+        }
+        if self.auth.access_token_ttl.is_zero() || self.auth.refresh_token_ttl <= self.auth.access_token_ttl {
+            return Err((
+                "auth.refresh_token_ttl",
+                "longer than auth.access_token_ttl, which must be above zero".into(),
+            ));
+        }
+        if self.auth.hash_concurrency == 0 {
+            return Err(("auth.hash_concurrency", "at least 1".into()));
         }
         if self.health_token.as_ref().is_some_and(|t| t.expose_secret().len() < 16) {
             return Err(("health_token", "at least 16 characters".into()));

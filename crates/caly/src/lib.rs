@@ -1,7 +1,9 @@
 //! Caly: the server, its HTTP edge and its command line.
 
+pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod http;
 pub mod lifecycle;
 pub mod listener;

@@ -8,6 +8,7 @@ use caly_store::{PoolSettings, Store};
 use tokio::{net::TcpListener, task::JoinHandle};
 
 use crate::{
+    auth::{self, PasswordHasher, TokenKeys},
     config::Config,
     http,
     lifecycle::Lifecycle,
@@ -42,7 +43,10 @@ impl RunningServer {
             .map(|url| RedisLink::new(secrecy::ExposeSecret::expose_secret(url)))
             .transpose()
             .context("invalid redis.url")?;
+        let secret = auth::signing_secret(&config.auth, &config.data_dir)?;
         let state = AppState::new(Shared {
+            tokens: TokenKeys::new(&secret, config.auth.access_token_ttl),
+            passwords: PasswordHasher::new(config.auth.hash_concurrency),
             metrics: Metrics::new(store.clone()),
             config: Arc::new(config),
             store,
@@ -70,10 +74,15 @@ async fn run(listener: TcpListener, state: AppState, extra_routes: Router<AppSta
     let lifecycle = state.lifecycle.clone();
     let store = state.store.clone();
     let http = state.config.http.clone();
+    let demo = state.config.demo;
+    let state_for_demo = state.clone();
     let app = http::app(state, extra_routes);
     let serve = listener::serve(listener, app, &lifecycle, http.drain_delay, http.shutdown_timeout);
     let migrate = async {
         store.migrate().await.context("migrations failed")?;
+        if demo {
+            crate::demo::create_on_first_run(&state_for_demo).await.context("cannot create the demo tenant")?;
+        }
         lifecycle.mark_ready();
         tracing::info!("migrations applied; ready");
         std::future::pending::<anyhow::Result<()>>().await

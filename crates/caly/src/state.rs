@@ -2,7 +2,13 @@
 
 use std::{sync::Arc, time::Instant};
 
-use crate::{config::Config, lifecycle::Lifecycle, metrics::Metrics, redis_link::RedisLink};
+use crate::{
+    auth::{PasswordHasher, TokenKeys},
+    config::Config,
+    lifecycle::Lifecycle,
+    metrics::Metrics,
+    redis_link::RedisLink,
+};
 
 /// Shared by every request; one `Arc`, so the many clones axum makes per request stay cheap.
 #[derive(Clone)]
@@ -29,6 +35,8 @@ pub struct Shared {
     pub metrics: Metrics,
     pub lifecycle: Lifecycle,
     pub started_at: Instant,
+    pub tokens: TokenKeys,
+    pub passwords: PasswordHasher,
     /// The API description served at `/openapi.json`.
     pub openapi: Arc<utoipa::openapi::OpenApi>,
 }

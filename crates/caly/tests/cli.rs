@@ -60,3 +60,68 @@ fn migrate_creates_and_migrates_the_sqlite_database() {
     let again = caly(dir.path()).arg("migrate").output().unwrap();
     assert!(again.status.success(), "migrate is idempotent");
 }
+
+/// The first-run promise: `caly serve` on an empty data directory creates a demo tenant,
+/// prints its owner's credentials once, and they sign in.
+#[test]
+fn first_run_prints_demo_credentials_once_and_they_work() {
+    use std::io::{BufRead, BufReader};
+
+    let dir = tempfile::tempdir().unwrap();
+    let start = || {
+        caly(dir.path())
+            .env("CALY_LISTEN", "127.0.0.1:0")
+            .env("CALY_LOG_FORMAT", "json")
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let read_until_listening = |child: &mut std::process::Child| {
+        let mut lines = Vec::new();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        while stdout.read_line(&mut line).unwrap() > 0 {
+            lines.push(std::mem::take(&mut line));
+            if lines.iter().any(|l| l.contains("migrations applied; ready")) {
+                break;
+            }
+        }
+        lines.join("")
+    };
+
+    let mut first = start();
+    let output = read_until_listening(&mut first);
+    let password = output
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("password: "))
+        .unwrap_or_else(|| panic!("no demo password printed:\n{output}"))
+        .to_owned();
+    assert!(output.contains("email:    owner@demo.caly.test"), "{output}");
+    let address = output
+        .lines()
+        .find_map(|l| l.split("Caly listening on http://").nth(1))
+        .map(|rest| rest.split('"').next().unwrap().to_owned())
+        .unwrap_or_else(|| panic!("no address:\n{output}"));
+    assert_eq!(output.matches(&password).count(), 1, "the password appears only in the printed notice");
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let status = runtime.block_on(async {
+        let body = serde_json::json!({"email": "owner@demo.caly.test", "password": password});
+        reqwest::Client::new()
+            .post(format!("http://{address}/api/v1/auth/login"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    assert_eq!(status, 200);
+    first.kill().unwrap();
+    first.wait().unwrap();
+
+    let mut second = start();
+    let output = read_until_listening(&mut second);
+    second.kill().unwrap();
+    second.wait().unwrap();
+    assert!(!output.contains("password:"), "credentials are printed only on the first start:\n{output}");
+}

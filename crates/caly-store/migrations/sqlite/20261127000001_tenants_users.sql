@@ -1,5 +1,6 @@
 -- Tenants (one store each) and their users. Ids are UUIDv7 text; times are UTC microseconds
--- since the Unix epoch, the one representation both engines read through sqlx's Any driver.
+-- since the Unix epoch, the one representation both engines read through sqlx's Any driver
+-- (which reads no SQLite BOOLEAN either: states are timestamps, e.g. deactivated_at).
 CREATE TABLE tenants (
     id          TEXT PRIMARY KEY NOT NULL,
     name        TEXT NOT NULL,
@@ -16,7 +17,7 @@ CREATE TABLE users (
     name           TEXT NOT NULL,
     role           TEXT NOT NULL CHECK (role IN ('owner', 'admin', 'supervisor', 'viewer')),
     password_hash  TEXT,
-    active         BOOLEAN NOT NULL DEFAULT TRUE,
+    deactivated_at BIGINT,
     created_at     BIGINT NOT NULL,
     updated_at     BIGINT NOT NULL
 );

@@ -12,7 +12,7 @@ use axum::{
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{auth::OperatorAccess, error::ApiError};
+use super::{access::OperatorAccess, error::ApiError};
 use crate::{lifecycle::Phase, state::AppState};
 
 const HEALTH_JSON: &str = "application/health+json";

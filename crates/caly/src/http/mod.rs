@@ -1,9 +1,10 @@
 //! The HTTP edge: routes, the guard stack and the one error format.
 
-pub mod auth;
+pub mod access;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod identity;
 pub mod limits;
 pub mod openapi;
 
@@ -37,7 +38,13 @@ pub fn routes() -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>) {
     let api = OpenApiRouter::with_openapi(openapi::base())
         .routes(routes!(health::health))
         .routes(routes!(health::metrics))
-        .routes(routes!(openapi::openapi_json));
+        .routes(routes!(openapi::openapi_json))
+        .routes(routes!(identity::register))
+        .routes(routes!(identity::login))
+        .routes(routes!(identity::refresh))
+        .routes(routes!(identity::logout))
+        .routes(routes!(identity::logout_all))
+        .routes(routes!(identity::me));
     (probes, api)
 }
 

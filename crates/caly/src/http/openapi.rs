@@ -17,6 +17,7 @@ use crate::state::AppState;
     components(schemas(caly_guard::problem::ProblemBody, caly_guard::FieldError)),
     modifiers(&SecuritySchemes),
     tags((name = "health", description = "Probes, deep health and metrics"),
+         (name = "auth", description = "Registering a store, signing in and out"),
          (name = "meta", description = "This API's own description"))
 )]
 struct BaseDoc;
@@ -31,7 +32,17 @@ impl Modify for SecuritySchemes {
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("The configured `health_token`."))
+                    .description(Some("The configured `health_token`, or an owner's or admin's access token."))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some("An access token from `POST /api/v1/auth/login`."))
                     .build(),
             ),
         );

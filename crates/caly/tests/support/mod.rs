@@ -99,6 +99,7 @@ impl TestApp {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir: data_dir.path().to_owned(),
             health_token: Some(SecretString::from(HEALTH_TOKEN)),
+            demo: false,
             ..Config::default()
         };
         config.http.shutdown_timeout = Duration::from_secs(5);

@@ -35,10 +35,13 @@ impl TestDatabase {
         if !exists {
             admin.execute(AssertSqlSafe(format!("CREATE DATABASE {TEMPLATE}"))).await.unwrap();
         }
-        // Brings the template up to date; a no-op when nothing changed.
-        let store = Store::connect(&url_for(TEMPLATE), &settings()).await.unwrap();
-        store.migrate().await.expect("template migrates");
-        store.close().await;
+        // Brings the template up to date; a no-op when nothing changed. A template migrated by
+        // another version of a migration is rebuilt.
+        if !migrate(TEMPLATE).await {
+            admin.execute(AssertSqlSafe(format!("DROP DATABASE {TEMPLATE} WITH (FORCE)"))).await.unwrap();
+            admin.execute(AssertSqlSafe(format!("CREATE DATABASE {TEMPLATE}"))).await.unwrap();
+            assert!(migrate(TEMPLATE).await, "a fresh template migrates");
+        }
 
         let name = format!("caly_test_{}", uuid::Uuid::now_v7().simple());
         admin.execute(AssertSqlSafe(format!("CREATE DATABASE {name} TEMPLATE {TEMPLATE}"))).await.unwrap();
@@ -66,6 +69,13 @@ impl Drop for TestDatabase {
             eprintln!("could not drop test database {}: {e}", self.name);
         }
     }
+}
+
+async fn migrate(database: &str) -> bool {
+    let store = Store::connect(&url_for(database), &settings()).await.unwrap();
+    let migrated = store.migrate().await;
+    store.close().await;
+    migrated.is_ok()
 }
 
 fn settings() -> PoolSettings {

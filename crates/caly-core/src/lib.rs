@@ -1,0 +1,22 @@
+//! Caly's domain: values that are valid by construction, and the rules that go with them.
+//! Nothing here performs IO.
+
+mod identity;
+mod text;
+
+pub use identity::{Email, Language, Role, Timezone};
+pub use text::{DisplayName, Password};
+
+/// Why a value was refused: a stable code and a sentence for people.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct Invalid {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl Invalid {
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        Self { code, message: message.into() }
+    }
+}

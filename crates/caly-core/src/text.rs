@@ -1,0 +1,88 @@
+//! Free text that people type: names and passwords.
+
+use serde::Serialize;
+
+use crate::{Email, Invalid};
+
+/// A person's or a store's name: 1–100 characters after trimming, no control characters,
+/// Unicode NFC is left to the client (Hindi names are kept exactly as typed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct DisplayName(String);
+
+impl DisplayName {
+    pub fn parse(input: &str) -> Result<Self, Invalid> {
+        let name = input.trim();
+        let length = name.chars().count();
+        if length == 0 {
+            return Err(Invalid::new("required", "must not be empty"));
+        }
+        if length > 100 {
+            return Err(Invalid::new("too_long", "must be at most 100 characters"));
+        }
+        if name.chars().any(char::is_control) {
+            return Err(Invalid::new("invalid_characters", "must not contain control characters"));
+        }
+        Ok(Self(name.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A new password that passes the policy: 12–128 characters, not the email's local part.
+pub struct Password(String);
+
+impl Password {
+    pub const MIN_CHARS: usize = 12;
+    pub const MAX_CHARS: usize = 128;
+
+    pub fn parse(input: &str, email: Option<&Email>) -> Result<Self, Invalid> {
+        let length = input.chars().count();
+        if length < Self::MIN_CHARS {
+            return Err(Invalid::new("too_short", format!("must be at least {} characters", Self::MIN_CHARS)));
+        }
+        if length > Self::MAX_CHARS {
+            return Err(Invalid::new("too_long", format!("must be at most {} characters", Self::MAX_CHARS)));
+        }
+        let local = email.map(|e| e.local_part().to_lowercase()).filter(|l| l.len() >= 3);
+        if local.is_some_and(|local| input.to_lowercase().contains(&local)) {
+            return Err(Invalid::new("contains_email", "must not contain the email address's name"));
+        }
+        Ok(Self(input.to_owned()))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(****)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_trimmed_and_bounded() {
+        assert_eq!(DisplayName::parse("  आशा राव ").unwrap().as_str(), "आशा राव");
+        assert_eq!(DisplayName::parse(" ").unwrap_err().code, "required");
+        assert_eq!(DisplayName::parse(&"a".repeat(101)).unwrap_err().code, "too_long");
+        assert_eq!(DisplayName::parse("a\u{0}b").unwrap_err().code, "invalid_characters");
+    }
+
+    #[test]
+    fn password_policy() {
+        let email = Email::parse("asha@example.in").unwrap();
+        assert!(Password::parse("correct horse battery", Some(&email)).is_ok());
+        assert_eq!(Password::parse("short", None).unwrap_err().code, "too_short");
+        assert_eq!(Password::parse("my-name-is-ASHA-ok", Some(&email)).unwrap_err().code, "contains_email");
+        assert_eq!(Password::parse(&"x".repeat(129), None).unwrap_err().code, "too_long");
+        assert_eq!(format!("{:?}", Password::parse("correct horse battery", None).unwrap()), "Password(****)");
+    }
+}

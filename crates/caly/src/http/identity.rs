@@ -1,0 +1,237 @@
+//! `/api/v1/auth/*` and `/api/v1/me`: registering a store, signing in and out.
+
+use axum::{Json, extract::State, http::StatusCode};
+use caly_core::{DisplayName, Email, Invalid, Language, Password, Role, Timezone};
+use caly_guard::FieldError;
+use caly_store::{NewRefreshToken, NewTenant, NewUser, RefreshUse, StoreError, User};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{access::Access, error::ApiError, extract::Json as JsonBody};
+use crate::{
+    auth::{now_micros, random_token, token_hash},
+    state::AppState,
+};
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterRequest {
+    #[schema(example = "asha@example.in")]
+    email: String,
+    /// 12–128 characters, not containing the email's name.
+    password: String,
+    #[schema(example = "Asha Rao")]
+    name: String,
+    #[schema(example = "Kurta Ghar")]
+    store_name: String,
+    #[schema(example = "Asia/Kolkata")]
+    timezone: String,
+    /// `hi`, `en` or `hinglish`.
+    #[schema(example = "hinglish")]
+    language: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TenantView {
+    id: String,
+    name: String,
+    timezone: String,
+    language: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct UserView {
+    id: String,
+    email: String,
+    name: String,
+    /// `owner`, `admin`, `supervisor` or `viewer`.
+    #[schema(value_type = String, example = "owner")]
+    role: Role,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Account {
+    tenant: TenantView,
+    user: UserView,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    email: String,
+    password: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    refresh_token: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TokenPair {
+    access_token: String,
+    refresh_token: String,
+    /// Always `Bearer`.
+    token_type: &'static str,
+    /// Seconds until the access token expires.
+    expires_in: u64,
+}
+
+/// Collects every field's verdict so that one answer lists all the bad fields.
+#[derive(Default)]
+struct Verdicts(Vec<FieldError>);
+
+impl Verdicts {
+    fn check<T>(&mut self, field: &str, result: Result<T, Invalid>) -> Option<T> {
+        result.map_err(|e| self.0.push(FieldError::new(field, e.code, e.message))).ok()
+    }
+
+    fn finish(self) -> Result<(), ApiError> {
+        if self.0.is_empty() { Ok(()) } else { Err(ApiError::Validation(self.0)) }
+    }
+}
+
+fn user_view(user: User) -> UserView {
+    UserView { id: user.id, email: user.email, name: user.name, role: user.role }
+}
+
+/// Creates a store (tenant) and its owner.
+#[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", request_body = RegisterRequest, responses(
+    (status = 201, description = "Tenant and owner created", body = Account),
+    (status = 409, description = "The email is already registered", body = caly_guard::problem::ProblemBody, content_type = "application/problem+json"),
+    (status = 422, description = "Invalid fields, all listed", body = caly_guard::problem::ProblemBody, content_type = "application/problem+json")))]
+pub async fn register(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<RegisterRequest>,
+) -> Result<(StatusCode, Json<Account>), ApiError> {
+    let mut verdicts = Verdicts::default();
+    let email = verdicts.check("email", Email::parse(&body.email));
+    let password = verdicts.check("password", Password::parse(&body.password, email.as_ref()));
+    let name = verdicts.check("name", DisplayName::parse(&body.name));
+    let store_name = verdicts.check("store_name", DisplayName::parse(&body.store_name));
+    let timezone = verdicts.check("timezone", Timezone::parse(&body.timezone));
+    let language = verdicts.check("language", body.language.parse::<Language>());
+    verdicts.finish()?;
+    let (Some(email), Some(password), Some(name), Some(store_name), Some(timezone), Some(language)) =
+        (email, password, name, store_name, timezone, language)
+    else {
+        unreachable!("every field passed")
+    };
+
+    let hash = state.passwords.hash(password.expose()).await.map_err(ApiError::internal)?;
+    let created = state
+        .store
+        .create_tenant_with_owner(
+            NewTenant { name: &store_name, timezone: &timezone, language },
+            NewUser { email: &email, name: &name, role: Role::Owner, password_hash: &hash },
+            now_micros(),
+        )
+        .await;
+    let (tenant, user) = match created {
+        Err(StoreError::Conflict(_)) => {
+            return Err(ApiError::Conflict("An account with this email already exists.".into()));
+        }
+        other => other?,
+    };
+    tracing::info!(tenant_id = %tenant.id, user_id = %user.id, "tenant registered");
+    let tenant = TenantView { id: tenant.id, name: tenant.name, timezone: tenant.timezone, language: tenant.language };
+    Ok((StatusCode::CREATED, Json(Account { tenant, user: user_view(user) })))
+}
+
+/// Signs in with email and password.
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest, responses(
+    (status = 200, description = "Signed in", body = TokenPair),
+    (status = 401, description = "Wrong email or password", body = caly_guard::problem::ProblemBody, content_type = "application/problem+json")))]
+pub async fn login(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<LoginRequest>,
+) -> Result<Json<TokenPair>, ApiError> {
+    const REFUSED: ApiError = ApiError::Unauthenticated("The email or password is not correct.");
+    let user = match Email::parse(&body.email) {
+        Ok(email) => state.store.user_by_email(&email).await?,
+        Err(_) => None,
+    };
+    let hash = user.as_ref().filter(|u| u.active).and_then(|u| u.password_hash.as_deref());
+    // Unknown emails are checked against a decoy so that both answers take as long.
+    let matches = state.passwords.verify(&body.password, hash).await.map_err(ApiError::internal)?;
+    let user = user.filter(|_| matches).ok_or(REFUSED)?;
+    Ok(Json(issue_tokens(&state, &user, &caly_store::new_id()).await?))
+}
+
+/// Trades a refresh token for a new pair; a used token presented again revokes its session.
+#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest, responses(
+    (status = 200, description = "A new token pair; the old refresh token is spent", body = TokenPair),
+    (status = 401, description = "Unknown, expired, revoked or reused refresh token", body = caly_guard::problem::ProblemBody, content_type = "application/problem+json")))]
+pub async fn refresh(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<RefreshRequest>,
+) -> Result<Json<TokenPair>, ApiError> {
+    const REFUSED: ApiError = ApiError::Unauthenticated("The refresh token is not valid.");
+    match state.store.use_refresh_token(&token_hash(&body.refresh_token), now_micros()).await? {
+        RefreshUse::Rotated { family_id, tenant_id, user_id } => {
+            let user = state.store.user(&tenant_id, &user_id).await?.filter(|u| u.active).ok_or(REFUSED)?;
+            Ok(Json(issue_tokens(&state, &user, &family_id).await?))
+        }
+        RefreshUse::Reused { family_id, tenant_id, user_id } => {
+            tracing::warn!(%tenant_id, %user_id, %family_id, "refresh token reused; session revoked");
+            Err(REFUSED)
+        }
+        RefreshUse::Rejected => Err(REFUSED),
+    }
+}
+
+/// Ends the session the refresh token belongs to.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body = RefreshRequest, responses(
+    (status = 204, description = "Signed out (also when the token was already spent or unknown)")))]
+pub async fn logout(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<RefreshRequest>,
+) -> Result<StatusCode, ApiError> {
+    if let Some((family_id, _, _)) = state.store.refresh_family_of(&token_hash(&body.refresh_token)).await? {
+        state.store.revoke_refresh_family(&family_id, now_micros()).await?;
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Ends every session of the signed-in user.
+#[utoipa::path(post, path = "/api/v1/auth/logout-all", tag = "auth", security(("bearer" = [])), responses(
+    (status = 204, description = "Every session revoked"),
+    (status = 401, description = "No valid access token", body = caly_guard::problem::ProblemBody, content_type = "application/problem+json")))]
+pub async fn logout_all(State(state): State<AppState>, access: Access) -> Result<StatusCode, ApiError> {
+    state.store.revoke_user_sessions(&access.claims.tid, &access.claims.sub, now_micros()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The signed-in user and their tenant.
+#[utoipa::path(get, path = "/api/v1/me", tag = "auth", security(("bearer" = [])), responses(
+    (status = 200, description = "The caller", body = Account),
+    (status = 401, description = "No valid access token", body = caly_guard::problem::ProblemBody, content_type = "application/problem+json")))]
+pub async fn me(State(state): State<AppState>, access: Access) -> Result<Json<Account>, ApiError> {
+    let gone = ApiError::Unauthenticated("The account no longer exists or is deactivated.");
+    let user = state.store.user(&access.claims.tid, &access.claims.sub).await?.filter(|u| u.active).ok_or(gone)?;
+    let tenant = state.store.tenant(&user.tenant_id).await?.ok_or(ApiError::NotFound("Tenant"))?;
+    let tenant = TenantView { id: tenant.id, name: tenant.name, timezone: tenant.timezone, language: tenant.language };
+    Ok(Json(Account { tenant, user: user_view(user) }))
+}
+
+async fn issue_tokens(state: &AppState, user: &User, family_id: &str) -> Result<TokenPair, ApiError> {
+    let now = now_micros();
+    let refresh_token = random_token();
+    let ttl = &state.config.auth;
+    state
+        .store
+        .insert_refresh_token(
+            NewRefreshToken {
+                family_id,
+                tenant_id: &user.tenant_id,
+                user_id: &user.id,
+                hash: &token_hash(&refresh_token),
+                expires_at: now + ttl.refresh_token_ttl.as_micros() as i64,
+            },
+            now,
+        )
+        .await?;
+    let access_token = state.tokens.issue(&user.id, &user.tenant_id, user.role, family_id, (now / 1_000_000) as u64);
+    Ok(TokenPair { access_token, refresh_token, token_type: "Bearer", expires_in: ttl.access_token_ttl.as_secs() })
+}

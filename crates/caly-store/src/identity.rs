@@ -145,6 +145,42 @@ impl Store {
         row.map(user).transpose()
     }
 
+    /// Failed sign-ins for `email` since `since`: how many, and when the latest was.
+    pub async fn login_failures_since(&self, email: &str, since: i64) -> Result<(i64, Option<i64>), StoreError> {
+        let mut conn = self.acquire().await?;
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n, MAX(failed_at) AS latest FROM login_failures WHERE email = $1 AND failed_at >= $2",
+        )
+        .bind(email)
+        .bind(since)
+        .fetch_one(&mut *conn)
+        .await?;
+        Ok((row.try_get("n")?, row.try_get("latest")?))
+    }
+
+    /// Records a failed sign-in and drops this email's failures from before `prune_before`.
+    pub async fn record_login_failure(&self, email: &str, now: i64, prune_before: i64) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        sqlx::query("DELETE FROM login_failures WHERE email = $1 AND failed_at < $2")
+            .bind(email)
+            .bind(prune_before)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO login_failures (email, failed_at) VALUES ($1, $2)")
+            .bind(email)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn clear_login_failures(&self, email: &str) -> Result<(), StoreError> {
+        let mut conn = self.acquire().await?;
+        sqlx::query("DELETE FROM login_failures WHERE email = $1").bind(email).execute(&mut *conn).await?;
+        Ok(())
+    }
+
     pub async fn tenant_count(&self) -> Result<i64, StoreError> {
         let mut conn = self.acquire().await?;
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM tenants").fetch_one(&mut *conn).await?)

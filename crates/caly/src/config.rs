@@ -52,6 +52,11 @@ pub struct AuthConfig {
     pub refresh_token_ttl: Duration,
     /// Password hashes computed at once; more wait, so a login flood cannot starve the server.
     pub hash_concurrency: usize,
+    /// Failed sign-ins for one account within `lockout_window` after which further attempts
+    /// for it are refused (429) until the window has passed, whatever the client's IP.
+    pub lockout_threshold: u32,
+    #[serde(with = "humantime_serde")]
+    pub lockout_window: Duration,
 }
 
 impl Default for AuthConfig {
@@ -61,6 +66,8 @@ impl Default for AuthConfig {
             access_token_ttl: Duration::from_secs(15 * 60),
             refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
             hash_concurrency: 2,
+            lockout_threshold: 10,
+            lockout_window: Duration::from_secs(15 * 60),
         }
     }
 }
@@ -240,6 +247,9 @@ impl Config {
                 "auth.refresh_token_ttl",
                 "longer than auth.access_token_ttl, which must be above zero".into(),
             ));
+        }
+        if self.auth.lockout_threshold == 0 || self.auth.lockout_window.is_zero() {
+            return Err(("auth.lockout_threshold", "at least 1, with auth.lockout_window above zero".into()));
         }
         if self.auth.hash_concurrency == 0 {
             return Err(("auth.hash_concurrency", "at least 1".into()));

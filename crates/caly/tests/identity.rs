@@ -157,3 +157,38 @@ async fn expired_access_tokens_are_refused() {
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
     problem(me(&app, access).await, 401, "unauthenticated").await;
 }
+
+on_both_engines! {
+    async fn ten_failed_sign_ins_lock_the_account(engine: Engine) {
+        let app = TestApp::spawn(engine).await;
+        app.post_json("/api/v1/auth/register", &registration("asha@example.in")).await;
+        app.post_json("/api/v1/auth/register", &registration("ravi@example.in")).await;
+        for _ in 0..10 {
+            problem(login(&app, "asha@example.in", "wrong horse battery").await, 401, "unauthenticated").await;
+        }
+        // Now even the right password is refused, and the answer says when to come back.
+        let locked = login(&app, "Asha@Example.in", "correct horse battery").await;
+        let retry_after: u64 = locked.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+        assert!((1..=900).contains(&retry_after), "{retry_after}");
+        problem(locked, 429, "rate_limited").await;
+        // Another account is untouched, and unknown emails lock the same way.
+        assert_eq!(login(&app, "ravi@example.in", "correct horse battery").await.status(), 200);
+        for _ in 0..10 {
+            login(&app, "nobody@example.in", "whatever whatever").await;
+        }
+        problem(login(&app, "nobody@example.in", "whatever whatever").await, 429, "rate_limited").await;
+    }
+
+    async fn a_success_clears_earlier_failures(engine: Engine) {
+        let app = TestApp::spawn(engine).await;
+        app.post_json("/api/v1/auth/register", &registration("asha@example.in")).await;
+        for _ in 0..9 {
+            login(&app, "asha@example.in", "wrong horse battery").await;
+        }
+        assert_eq!(login(&app, "asha@example.in", "correct horse battery").await.status(), 200);
+        for _ in 0..9 {
+            login(&app, "asha@example.in", "wrong horse battery").await;
+        }
+        assert_eq!(login(&app, "asha@example.in", "correct horse battery").await.status(), 200);
+    }
+}

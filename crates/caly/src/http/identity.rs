@@ -142,20 +142,40 @@ pub async fn register(
 /// Signs in with email and password.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest, responses(
     (status = 200, description = "Signed in", body = TokenPair),
-    (status = 401, description = "Wrong email or password", body = caly_guard::problem::ProblemBody, content_type = "application/problem+json")))]
+    (status = 401, description = "Wrong email or password", body = caly_guard::problem::ProblemBody, content_type = "application/problem+json"),
+    (status = 429, description = "Too many failed sign-ins for this account; see Retry-After", body = caly_guard::problem::ProblemBody, content_type = "application/problem+json")))]
 pub async fn login(
     State(state): State<AppState>,
     JsonBody(body): JsonBody<LoginRequest>,
 ) -> Result<Json<TokenPair>, ApiError> {
     const REFUSED: ApiError = ApiError::Unauthenticated("The email or password is not correct.");
-    let user = match Email::parse(&body.email) {
-        Ok(email) => state.store.user_by_email(&email).await?,
+    let email = Email::parse(&body.email);
+    // The lockout is keyed by the normalised email whether or not an account has it, so that
+    // it tells nothing about which emails exist.
+    let account = email.as_ref().map_or_else(|_| body.email.trim().to_lowercase(), |e| e.as_str().to_owned());
+    let (now, policy) = (now_micros(), &state.config.auth);
+    let window = policy.lockout_window.as_micros() as i64;
+    let (failures, latest) = state.store.login_failures_since(&account, now - window).await?;
+    if failures >= i64::from(policy.lockout_threshold) {
+        let unlocks_in = (latest.unwrap_or(now) + window - now).max(0) / 1_000_000 + 1;
+        tracing::warn!(failures, "sign-in refused: account locked");
+        return Err(ApiError::RateLimited { retry_after_secs: unlocks_in as u64 });
+    }
+
+    let user = match &email {
+        Ok(email) => state.store.user_by_email(email).await?,
         Err(_) => None,
     };
     let hash = user.as_ref().filter(|u| u.active).and_then(|u| u.password_hash.as_deref());
     // Unknown emails are checked against a decoy so that both answers take as long.
     let matches = state.passwords.verify(&body.password, hash).await.map_err(ApiError::internal)?;
-    let user = user.filter(|_| matches).ok_or(REFUSED)?;
+    let Some(user) = user.filter(|_| matches) else {
+        state.store.record_login_failure(&account, now, now - window).await?;
+        return Err(REFUSED);
+    };
+    if failures > 0 {
+        state.store.clear_login_failures(&account).await?;
+    }
     Ok(Json(issue_tokens(&state, &user, &caly_store::new_id()).await?))
 }
 

@@ -1,5 +1,5 @@
 //! The outermost service: request id → client IP → request log (span, one line, metrics
-//! callback) → problem rendering → panic catching, around the whole router.
+//! callback) → security headers → problem rendering → panic catching, around the whole router.
 //!
 //! One hand-written service instead of a stack of `from_fn` layers because every such layer
 //! boxes the inner service and its future per request; here a request costs one allocation for
@@ -22,7 +22,7 @@ use futures::{FutureExt, future::BoxFuture};
 use tower::{Layer, Service};
 use tracing::Instrument;
 
-use crate::{ClientIp, problem, request_id, request_log};
+use crate::{ClientIp, problem, request_id, request_log, security_headers::SecurityHeaders};
 
 /// Turns a panic's payload into the response to send.
 pub type OnPanic = dyn Fn(Box<dyn Any + Send>) -> Response + Send + Sync;
@@ -30,6 +30,7 @@ pub type OnPanic = dyn Fn(Box<dyn Any + Send>) -> Response + Send + Sync;
 #[derive(Clone)]
 pub struct EdgeLayer {
     pub log: request_log::RequestLog,
+    pub security_headers: SecurityHeaders,
     pub on_panic: Arc<OnPanic>,
 }
 
@@ -80,6 +81,7 @@ where
                 Err(panic) => span.in_scope(|| (config.on_panic)(panic)),
             };
             let mut response = span.in_scope(|| problem::render(response, uri.path(), &id));
+            config.security_headers.apply(response.headers_mut());
             request_id::echo(&mut response, id);
             entry.finish(&response, &config.log);
             Ok(response)

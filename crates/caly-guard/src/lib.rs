@@ -9,6 +9,7 @@ pub mod problem;
 pub mod redact;
 pub mod request_id;
 pub mod request_log;
+pub mod security_headers;
 
 pub use client_ip::ClientIp;
 pub use problem::{FieldError, Problem};

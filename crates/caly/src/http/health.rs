@@ -191,7 +191,7 @@ pub async fn health(_: OperatorAccess, State(state): State<AppState>) -> Respons
     };
     let code = if status == Status::Fail { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::OK };
     let json = serde_json::to_vec(&body).expect("health always serialises");
-    (code, [(header::CONTENT_TYPE, HEALTH_JSON), (header::CACHE_CONTROL, "no-store")], json).into_response()
+    (code, [(header::CONTENT_TYPE, HEALTH_JSON)], json).into_response()
 }
 
 /// Prometheus metrics in the text exposition format.

@@ -20,6 +20,7 @@ use axum::{
 use caly_guard::{
     edge::{Edge, EdgeLayer},
     request_log,
+    security_headers::SecurityHeaders,
 };
 use tokio::sync::Semaphore;
 use tower::Layer;
@@ -76,6 +77,7 @@ pub fn app(state: AppState, extra: Router<AppState>) -> Edge<Router> {
             log_headers: state.config.log.headers,
             on_complete: Arc::new(move |done| metrics.observe_request(done)),
         },
+        security_headers: SecurityHeaders::api(),
         on_panic: Arc::new(panic_response),
     };
     let router = Router::from(probes)

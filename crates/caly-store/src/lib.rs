@@ -5,10 +5,12 @@
 //! UUIDv7 text, times as UTC microseconds since the Unix epoch. Each engine has its own migrations
 //! directory because DDL is where they disagree.
 
+mod audit;
 mod error;
 mod identity;
 mod pool;
 
+pub use audit::{AuditEvent, Break, SYSTEM_CHAIN, Verification};
 pub use error::StoreError;
 pub use identity::{NewRefreshToken, NewTenant, NewUser, RefreshUse, Tenant, User};
 pub use pool::{Backend, PoolSettings, PoolStats, Store};

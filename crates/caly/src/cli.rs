@@ -25,6 +25,17 @@ enum Command {
     Migrate,
     /// Print the effective configuration with secrets redacted.
     Config,
+    /// The audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Walk every hash chain and name the first broken row of each; exits 1 if any is broken.
+    Verify,
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -41,6 +52,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve => serve(config).await,
+        Command::Audit { command: AuditCommand::Verify } => {
+            let store = server::open_store(&config).await?;
+            let verification = store.verify_audit().await?;
+            store.close().await;
+            println!("{} rows in {} chains checked", verification.rows, verification.chains);
+            for broken in &verification.breaks {
+                println!("BROKEN chain {} at seq {} (row {}): {}", broken.chain, broken.seq, broken.id, broken.reason);
+            }
+            if verification.breaks.is_empty() {
+                println!("audit log intact");
+                Ok(())
+            } else {
+                anyhow::bail!("{} audit chain(s) broken", verification.breaks.len())
+            }
+        }
     }
 }
 

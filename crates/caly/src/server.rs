@@ -33,9 +33,7 @@ impl RunningServer {
         let listener =
             TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
         let addr = listener.local_addr()?;
-        let store = Store::connect(&config.database_url(), &pool_settings(&config))
-            .await
-            .context("cannot open the database")?;
+        let store = open_store(&config).await?;
         let redis = config
             .redis
             .url
@@ -109,10 +107,14 @@ fn pool_settings(config: &Config) -> PoolSettings {
     }
 }
 
+/// Opens the configured database (also for commands that do not serve).
+pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    Store::connect(&config.database_url(), &pool_settings(config)).await.context("cannot open the database")
+}
+
 /// Applies migrations and exits (`caly migrate`).
 pub async fn migrate(config: &Config) -> anyhow::Result<i64> {
-    let store =
-        Store::connect(&config.database_url(), &pool_settings(config)).await.context("cannot open the database")?;
+    let store = open_store(config).await?;
     store.migrate().await?;
     let version = store.schema_version().await?.unwrap_or_default();
     store.close().await;

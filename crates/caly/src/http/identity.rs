@@ -3,11 +3,16 @@
 use axum::{Json, extract::State, http::StatusCode};
 use caly_core::{DisplayName, Email, Invalid, Language, Password, Role, Timezone};
 use caly_guard::FieldError;
-use caly_store::{NewRefreshToken, NewTenant, NewUser, RefreshUse, StoreError, User};
+use caly_store::{NewRefreshToken, NewTenant, NewUser, RefreshUse, SYSTEM_CHAIN, StoreError, User};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{access::Access, error::ApiError, extract::Json as JsonBody};
+use super::{
+    access::Access,
+    audit::{Actor, AuditContext},
+    error::ApiError,
+    extract::Json as JsonBody,
+};
 use crate::{
     auth::{now_micros, random_token, token_hash},
     state::AppState,
@@ -103,6 +108,7 @@ fn user_view(user: User) -> UserView {
     (status = 422, description = "Invalid fields, all listed", body = caly_guard::problem::ProblemBody, content_type = "application/problem+json")))]
 pub async fn register(
     State(state): State<AppState>,
+    audit: AuditContext,
     JsonBody(body): JsonBody<RegisterRequest>,
 ) -> Result<(StatusCode, Json<Account>), ApiError> {
     let mut verdicts = Verdicts::default();
@@ -135,6 +141,10 @@ pub async fn register(
         other => other?,
     };
     tracing::info!(tenant_id = %tenant.id, user_id = %user.id, "tenant registered");
+    let details = serde_json::json!({"store_name": tenant.name, "email": user.email});
+    audit
+        .record(&state, &tenant.id, Actor::User(&user.id), "tenant.registered", Some(&tenant.id), "success", details)
+        .await?;
     let tenant = TenantView { id: tenant.id, name: tenant.name, timezone: tenant.timezone, language: tenant.language };
     Ok((StatusCode::CREATED, Json(Account { tenant, user: user_view(user) })))
 }
@@ -146,6 +156,7 @@ pub async fn register(
     (status = 429, description = "Too many failed sign-ins for this account; see Retry-After", body = caly_guard::problem::ProblemBody, content_type = "application/problem+json")))]
 pub async fn login(
     State(state): State<AppState>,
+    audit: AuditContext,
     JsonBody(body): JsonBody<LoginRequest>,
 ) -> Result<Json<TokenPair>, ApiError> {
     const REFUSED: ApiError = ApiError::Unauthenticated("The email or password is not correct.");
@@ -159,6 +170,8 @@ pub async fn login(
     if failures >= i64::from(policy.lockout_threshold) {
         let unlocks_in = (latest.unwrap_or(now) + window - now).max(0) / 1_000_000 + 1;
         tracing::warn!(failures, "sign-in refused: account locked");
+        let details = serde_json::json!({"email": account, "failures": failures});
+        audit.record(&state, SYSTEM_CHAIN, Actor::Anonymous, "auth.login.locked", None, "denied", details).await?;
         return Err(ApiError::RateLimited { retry_after_secs: unlocks_in as u64 });
     }
 
@@ -169,14 +182,28 @@ pub async fn login(
     let hash = user.as_ref().filter(|u| u.active).and_then(|u| u.password_hash.as_deref());
     // Unknown emails are checked against a decoy so that both answers take as long.
     let matches = state.passwords.verify(&body.password, hash).await.map_err(ApiError::internal)?;
-    let Some(user) = user.filter(|_| matches) else {
-        state.store.record_login_failure(&account, now, now - window).await?;
-        return Err(REFUSED);
+    let user = match user {
+        Some(user) if matches => user,
+        unmatched => {
+            state.store.record_login_failure(&account, now, now - window).await?;
+            let details = serde_json::json!({"email": account});
+            let (chain, actor) = match &unmatched {
+                Some(known) => (known.tenant_id.as_str(), Actor::User(&known.id)),
+                None => (SYSTEM_CHAIN, Actor::Anonymous),
+            };
+            audit.record(&state, chain, actor, "auth.login.failed", None, "failure", details).await?;
+            return Err(REFUSED);
+        }
     };
     if failures > 0 {
         state.store.clear_login_failures(&account).await?;
     }
-    Ok(Json(issue_tokens(&state, &user, &caly_store::new_id()).await?))
+    let session = caly_store::new_id();
+    let details = serde_json::json!({"session": session});
+    audit
+        .record(&state, &user.tenant_id, Actor::User(&user.id), "auth.login.succeeded", None, "success", details)
+        .await?;
+    Ok(Json(issue_tokens(&state, &user, &session).await?))
 }
 
 /// Trades a refresh token for a new pair; a used token presented again revokes its session.
@@ -185,16 +212,25 @@ pub async fn login(
     (status = 401, description = "Unknown, expired, revoked or reused refresh token", body = caly_guard::problem::ProblemBody, content_type = "application/problem+json")))]
 pub async fn refresh(
     State(state): State<AppState>,
+    audit: AuditContext,
     JsonBody(body): JsonBody<RefreshRequest>,
 ) -> Result<Json<TokenPair>, ApiError> {
     const REFUSED: ApiError = ApiError::Unauthenticated("The refresh token is not valid.");
     match state.store.use_refresh_token(&token_hash(&body.refresh_token), now_micros()).await? {
         RefreshUse::Rotated { family_id, tenant_id, user_id } => {
             let user = state.store.user(&tenant_id, &user_id).await?.filter(|u| u.active).ok_or(REFUSED)?;
+            let details = serde_json::json!({"session": family_id});
+            audit
+                .record(&state, &tenant_id, Actor::User(&user_id), "auth.token.refreshed", None, "success", details)
+                .await?;
             Ok(Json(issue_tokens(&state, &user, &family_id).await?))
         }
         RefreshUse::Reused { family_id, tenant_id, user_id } => {
             tracing::warn!(%tenant_id, %user_id, %family_id, "refresh token reused; session revoked");
+            let details = serde_json::json!({"session": family_id});
+            audit
+                .record(&state, &tenant_id, Actor::User(&user_id), "auth.token.reused", None, "denied", details)
+                .await?;
             Err(REFUSED)
         }
         RefreshUse::Rejected => Err(REFUSED),
@@ -206,10 +242,15 @@ pub async fn refresh(
     (status = 204, description = "Signed out (also when the token was already spent or unknown)")))]
 pub async fn logout(
     State(state): State<AppState>,
+    audit: AuditContext,
     JsonBody(body): JsonBody<RefreshRequest>,
 ) -> Result<StatusCode, ApiError> {
-    if let Some((family_id, _, _)) = state.store.refresh_family_of(&token_hash(&body.refresh_token)).await? {
+    if let Some((family_id, tenant_id, user_id)) =
+        state.store.refresh_family_of(&token_hash(&body.refresh_token)).await?
+    {
         state.store.revoke_refresh_family(&family_id, now_micros()).await?;
+        let details = serde_json::json!({"session": family_id});
+        audit.record(&state, &tenant_id, Actor::User(&user_id), "auth.logout", None, "success", details).await?;
     }
     Ok(StatusCode::NO_CONTENT)
 }
@@ -218,8 +259,15 @@ pub async fn logout(
 #[utoipa::path(post, path = "/api/v1/auth/logout-all", tag = "auth", security(("bearer" = [])), responses(
     (status = 204, description = "Every session revoked"),
     (status = 401, description = "No valid access token", body = caly_guard::problem::ProblemBody, content_type = "application/problem+json")))]
-pub async fn logout_all(State(state): State<AppState>, access: Access) -> Result<StatusCode, ApiError> {
-    state.store.revoke_user_sessions(&access.claims.tid, &access.claims.sub, now_micros()).await?;
+pub async fn logout_all(
+    State(state): State<AppState>,
+    audit: AuditContext,
+    access: Access,
+) -> Result<StatusCode, ApiError> {
+    let (tenant, user) = (&access.claims.tid, &access.claims.sub);
+    let revoked = state.store.revoke_user_sessions(tenant, user, now_micros()).await?;
+    let details = serde_json::json!({"sessions_revoked": revoked});
+    audit.record(&state, tenant, Actor::User(user), "auth.logout_all", None, "success", details).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -1,6 +1,7 @@
 //! The HTTP edge: routes, the guard stack and the one error format.
 
 pub mod access;
+pub mod audit;
 pub mod error;
 pub mod extract;
 pub mod health;

@@ -22,7 +22,7 @@ use futures::{FutureExt, future::BoxFuture};
 use tower::{Layer, Service};
 use tracing::Instrument;
 
-use crate::{ClientIp, problem, request_id, request_log, security_headers::SecurityHeaders};
+use crate::{client_ip::TrustedProxies, problem, request_id, request_log, security_headers::SecurityHeaders};
 
 /// Turns a panic's payload into the response to send.
 pub type OnPanic = dyn Fn(Box<dyn Any + Send>) -> Response + Send + Sync;
@@ -31,6 +31,7 @@ pub type OnPanic = dyn Fn(Box<dyn Any + Send>) -> Response + Send + Sync;
 pub struct EdgeLayer {
     pub log: request_log::RequestLog,
     pub security_headers: SecurityHeaders,
+    pub trusted_proxies: TrustedProxies,
     pub on_panic: Arc<OnPanic>,
 }
 
@@ -69,7 +70,7 @@ where
         Box::pin(async move {
             let id = request_id::assign(&mut request);
             if let Some(ConnectInfo(peer)) = request.extensions().get::<ConnectInfo<SocketAddr>>() {
-                let ip = ClientIp(peer.ip());
+                let ip = config.trusted_proxies.resolve(peer.ip(), request.headers());
                 request.extensions_mut().insert(ip);
             }
             let entry = request_log::Entry::begin(&request, &id, config.log.log_headers);

@@ -128,6 +128,8 @@ pub struct HttpConfig {
     /// After the listener closes: how long in-flight requests may take to finish.
     #[serde(with = "humantime_serde")]
     pub shutdown_timeout: Duration,
+    /// Networks (CIDR) of reverse proxies whose `Forwarded` / `X-Forwarded-For` are believed.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Default for Config {
@@ -174,6 +176,7 @@ impl Default for HttpConfig {
             concurrency_limit: 1024,
             drain_delay: Duration::ZERO,
             shutdown_timeout: Duration::from_secs(30),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -353,11 +356,13 @@ mod tests {
             jail.set_env("CALY_DATABASE_MAX_CONNECTIONS", "7");
             jail.set_env("CALY_LOG_FORMAT", "json");
             jail.set_env("CALY_TEST_DATABASE_URL", "ignored");
+            jail.set_env("CALY_HTTP_TRUSTED_PROXIES", r#"["10.0.0.0/8", "2001:db8::/32"]"#);
             let config = Config::load(&jail.directory().join("caly.toml")).unwrap();
             assert_eq!(config.listen.port(), 9000);
             assert_eq!(config.database.max_connections, 7);
             assert_eq!(config.log.format, LogFormat::Json);
             assert_eq!(config.http.body_limit_bytes, 1024 * 1024);
+            assert_eq!(config.http.trusted_proxies.len(), 2);
             assert!(config.database_url().starts_with("sqlite://data/caly.db"));
             Ok(())
         });

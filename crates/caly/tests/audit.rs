@@ -36,7 +36,8 @@ fn verify_cli(url: &str) -> (i32, String) {
     for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("CALY_")) {
         command.env_remove(key);
     }
-    let output = command.current_dir(dir.path()).args(["audit", "verify"]).env("CALY_DATABASE_URL", url).output().unwrap();
+    let output =
+        command.current_dir(dir.path()).args(["audit", "verify"]).env("CALY_DATABASE_URL", url).output().unwrap();
     (output.status.code().unwrap(), String::from_utf8(output.stdout).unwrap())
 }
 

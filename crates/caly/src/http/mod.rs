@@ -19,6 +19,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use caly_guard::{
+    client_ip::TrustedProxies,
     edge::{Edge, EdgeLayer},
     request_log,
     security_headers::SecurityHeaders,
@@ -79,6 +80,7 @@ pub fn app(state: AppState, extra: Router<AppState>) -> Edge<Router> {
             on_complete: Arc::new(move |done| metrics.observe_request(done)),
         },
         security_headers: SecurityHeaders::api(),
+        trusted_proxies: TrustedProxies::new(http.trusted_proxies.clone()),
         on_panic: Arc::new(panic_response),
     };
     let router = Router::from(probes)

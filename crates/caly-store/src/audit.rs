@@ -33,6 +33,23 @@ pub struct AuditEvent {
     pub details: String,
 }
 
+/// Optional conditions on a page of the audit log; times in store units.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub event: Option<String>,
+    pub outcome: Option<String>,
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+}
+
+/// A stored event with its place in the chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    pub id: String,
+    pub seq: i64,
+    pub event: AuditEvent,
+}
+
 /// Where a chain breaks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Break {
@@ -152,6 +169,32 @@ impl Store {
             }
         }
         Err(StoreError::Conflict(format!("audit chain {} too contended", event.chain)))
+    }
+
+    /// A page of one chain, oldest first, after sequence number `after`, optionally filtered.
+    pub async fn audit_page(
+        &self,
+        chain: &str,
+        filter: &AuditFilter,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let mut conn = self.acquire().await?;
+        let rows = sqlx::query(
+            "SELECT * FROM audit_log WHERE chain = $1 AND seq > $2 \
+             AND (CAST($3 AS TEXT) IS NULL OR event = $3) AND (CAST($4 AS TEXT) IS NULL OR outcome = $4) \
+             AND at >= $5 AND at <= $6 ORDER BY seq LIMIT $7",
+        )
+        .bind(chain)
+        .bind(after)
+        .bind(&filter.event)
+        .bind(&filter.outcome)
+        .bind(filter.from.unwrap_or(i64::MIN))
+        .bind(filter.to.unwrap_or(i64::MAX))
+        .bind(limit)
+        .fetch_all(&mut *conn)
+        .await?;
+        rows.into_iter().map(|row| stored(row).map(|s| AuditEntry { id: s.id, seq: s.seq, event: s.event })).collect()
     }
 
     /// The events of one chain in order (for the API and tests).

@@ -10,7 +10,7 @@ mod error;
 mod identity;
 mod pool;
 
-pub use audit::{AuditEvent, Break, SYSTEM_CHAIN, Verification};
+pub use audit::{AuditEntry, AuditEvent, AuditFilter, Break, SYSTEM_CHAIN, Verification};
 pub use error::StoreError;
 pub use identity::{NewRefreshToken, NewTenant, NewUser, RefreshUse, Tenant, User};
 pub use pool::{Backend, PoolSettings, PoolStats, Store};

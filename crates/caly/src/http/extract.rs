@@ -34,6 +34,21 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
     }
 }
 
+/// Query parameters; a bad one is a malformed request (400) that names it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> axum::extract::FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(value)| Query(value))
+            .map_err(|rejection| ApiError::Malformed(rejection.body_text()))
+    }
+}
+
 /// A JSON body that must also pass its `garde` rules; 422 lists every invalid field at once.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ValidJson<T>(pub T);

@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod audit;
+pub mod audit_log;
 pub mod error;
 pub mod extract;
 pub mod health;
@@ -47,7 +48,8 @@ pub fn routes() -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>) {
         .routes(routes!(identity::refresh))
         .routes(routes!(identity::logout))
         .routes(routes!(identity::logout_all))
-        .routes(routes!(identity::me));
+        .routes(routes!(identity::me))
+        .routes(routes!(audit_log::list));
     (probes, api)
 }
 

@@ -18,6 +18,7 @@ use crate::state::AppState;
     modifiers(&SecuritySchemes),
     tags((name = "health", description = "Probes, deep health and metrics"),
          (name = "auth", description = "Registering a store, signing in and out"),
+         (name = "audit", description = "The tamper-evident audit log"),
          (name = "meta", description = "This API's own description"))
 )]
 struct BaseDoc;

@@ -6,6 +6,7 @@
 pub mod client_ip;
 pub mod edge;
 pub mod problem;
+pub mod rate_limit;
 pub mod redact;
 pub mod request_id;
 pub mod request_log;

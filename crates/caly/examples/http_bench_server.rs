@@ -21,6 +21,8 @@ async fn main() -> anyhow::Result<()> {
         listen: "127.0.0.1:18081".parse()?,
         data_dir: data_dir.path().to_owned(),
         health_token: Some("bench-token-0123456789".into()),
+        // The sign-in benchmark sends thousands of logins from one IP.
+        rate_limits: caly::config::Switch::Off,
         ..Config::default()
     };
     let _log = caly::telemetry::init(&caly::config::LogConfig {

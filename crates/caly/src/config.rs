@@ -31,6 +31,8 @@ pub struct Config {
     /// On first start with an empty database, create a demo tenant and print its owner's
     /// credentials once.
     pub demo: bool,
+    /// `off` disables every rate-limit policy (for benchmarks; never in production).
+    pub rate_limits: Switch,
     pub database: DatabaseConfig,
     pub redis: RedisConfig,
     pub log: LogConfig,
@@ -99,6 +101,13 @@ pub struct RedisConfig {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
+pub enum Switch {
+    On,
+    Off,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     Pretty,
     Json,
@@ -140,6 +149,7 @@ impl Default for Config {
             health_token: None,
             release_id: None,
             demo: true,
+            rate_limits: Switch::On,
             database: DatabaseConfig::default(),
             redis: RedisConfig::default(),
             log: LogConfig::default(),

@@ -8,6 +8,7 @@ pub mod http;
 pub mod lifecycle;
 pub mod listener;
 pub mod metrics;
+pub mod rate_limits;
 pub mod redis_link;
 pub mod server;
 pub mod state;

@@ -9,11 +9,12 @@ use tokio::{net::TcpListener, task::JoinHandle};
 
 use crate::{
     auth::{self, PasswordHasher, TokenKeys},
-    config::Config,
+    config::{Config, Switch},
     http,
     lifecycle::Lifecycle,
     listener,
     metrics::Metrics,
+    rate_limits::{self, RateLimits},
     redis_link::RedisLink,
     state::{AppState, Shared},
 };
@@ -45,6 +46,7 @@ impl RunningServer {
         let state = AppState::new(Shared {
             tokens: TokenKeys::new(&secret, config.auth.access_token_ttl),
             passwords: PasswordHasher::new(config.auth.hash_concurrency),
+            rate_limits: (config.rate_limits == Switch::On).then(|| Arc::new(RateLimits::default())),
             metrics: Metrics::new(store.clone()),
             config: Arc::new(config),
             store,
@@ -73,13 +75,21 @@ async fn run(listener: TcpListener, state: AppState, extra_routes: Router<AppSta
     let store = state.store.clone();
     let http = state.config.http.clone();
     let demo = state.config.demo;
-    let state_for_demo = state.clone();
+    let shared = state.clone();
     let app = http::app(state, extra_routes);
+    let sweeper = shared.rate_limits.clone().map(|limits| {
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(rate_limits::SWEEP_EVERY).await;
+                limits.forget_idle();
+            }
+        })
+    });
     let serve = listener::serve(listener, app, &lifecycle, http.drain_delay, http.shutdown_timeout);
     let migrate = async {
         store.migrate().await.context("migrations failed")?;
         if demo {
-            crate::demo::create_on_first_run(&state_for_demo).await.context("cannot create the demo tenant")?;
+            crate::demo::create_on_first_run(&shared).await.context("cannot create the demo tenant")?;
         }
         lifecycle.mark_ready();
         tracing::info!("migrations applied; ready");
@@ -92,6 +102,9 @@ async fn run(listener: TcpListener, state: AppState, extra_routes: Router<AppSta
             failed
         }
     };
+    if let Some(sweeper) = sweeper {
+        sweeper.abort();
+    }
     store.close().await;
     result
 }

@@ -7,6 +7,7 @@ use crate::{
     config::Config,
     lifecycle::Lifecycle,
     metrics::Metrics,
+    rate_limits::RateLimits,
     redis_link::RedisLink,
 };
 
@@ -37,6 +38,8 @@ pub struct Shared {
     pub started_at: Instant,
     pub tokens: TokenKeys,
     pub passwords: PasswordHasher,
+    /// `None` when `rate_limits = "off"`.
+    pub rate_limits: Option<Arc<RateLimits>>,
     /// The API description served at `/openapi.json`.
     pub openapi: Arc<utoipa::openapi::OpenApi>,
 }

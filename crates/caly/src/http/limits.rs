@@ -1,17 +1,22 @@
-//! Request limits answered in the error format: global concurrency, time and body size.
-//! One middleware for all three, since each `from_fn` layer costs allocations per request.
+//! Request limits answered in the error format: global concurrency, rate limits, time and body
+//! size. One middleware for all, since each `from_fn` layer costs allocations per request.
 
 use std::{sync::Arc, time::Duration};
 
 use axum::{
-    extract::{Request, State},
+    extract::{MatchedPath, Request, State},
     http::header,
     middleware::Next,
     response::{IntoResponse, Response},
 };
+use caly_guard::{
+    ClientIp,
+    rate_limit::{Decision, Limiter},
+};
 use tokio::sync::Semaphore;
 
 use super::error::ApiError;
+use crate::rate_limits::RateLimits;
 
 /// The body limit in force for a request, for extractors to name in their 413.
 #[derive(Debug, Clone, Copy)]
@@ -19,6 +24,7 @@ pub struct BodyLimit(pub usize);
 
 #[derive(Clone)]
 pub struct Limits {
+    pub rate: Option<Arc<RateLimits>>,
     pub body_bytes: usize,
     pub timeout: Duration,
     /// At most this many requests in flight; the next one is answered 503 `overloaded` at once
@@ -33,14 +39,39 @@ pub async fn enforce(State(limits): State<Limits>, mut request: Request, next: N
     let Ok(_slot) = limits.slots.try_acquire_owned() else {
         return ApiError::Overloaded.into_response();
     };
+    let limiter = limits.rate.as_deref().and_then(|rate| policy_for(rate, &request));
+    let decision = limiter.map(|limiter| {
+        let ip = request.extensions().get::<ClientIp>().map(|ip| ip.0.to_string()).unwrap_or_default();
+        (limiter, limiter.check(&ip))
+    });
+    if let Some((limiter, decision @ Decision::Limited { retry_after })) = decision {
+        let mut response = ApiError::RateLimited { retry_after_secs: retry_after.as_secs() + 1 }.into_response();
+        limiter.write_headers(decision, response.headers_mut());
+        return response;
+    }
     let declared =
         request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|len| len > limits.body_bytes as u64) {
         return ApiError::PayloadTooLarge { limit: limits.body_bytes }.into_response();
     }
     request.extensions_mut().insert(BodyLimit(limits.body_bytes));
-    match tokio::time::timeout(limits.timeout, next.run(request)).await {
+    let mut response = match tokio::time::timeout(limits.timeout, next.run(request)).await {
         Ok(response) => response,
         Err(_) => ApiError::Timeout.into_response(),
+    };
+    if let Some((limiter, decision)) = decision {
+        limiter.write_headers(decision, response.headers_mut());
+    }
+    response
+}
+
+/// Which policy a request counts against: its route's own, or `public` for any other request
+/// that carries no credentials. Signed-in callers' limits come with per-user policies.
+fn policy_for<'a>(rate: &'a RateLimits, request: &Request) -> Option<&'a Limiter> {
+    match request.extensions().get::<MatchedPath>().map(MatchedPath::as_str) {
+        Some("/api/v1/auth/login") => Some(&rate.login),
+        Some("/api/v1/auth/register") => Some(&rate.register),
+        _ if !request.headers().contains_key(header::AUTHORIZATION) => Some(&rate.public),
+        _ => None,
     }
 }

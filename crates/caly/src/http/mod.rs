@@ -66,6 +66,7 @@ pub fn app(state: AppState, extra: Router<AppState>) -> Edge<Router> {
     let (probes, api) = routes();
     let http = &state.config.http;
     let limits = limits::Limits {
+        rate: state.rate_limits.clone(),
         body_bytes: http.body_limit_bytes,
         timeout: http.request_timeout,
         slots: Arc::new(Semaphore::new(http.concurrency_limit)),

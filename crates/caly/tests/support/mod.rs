@@ -100,6 +100,8 @@ impl TestApp {
             data_dir: data_dir.path().to_owned(),
             health_token: Some(SecretString::from(HEALTH_TOKEN)),
             demo: false,
+            // Tests sign in many times from one IP; the rate-limit tests switch this back on.
+            rate_limits: caly::config::Switch::Off,
             ..Config::default()
         };
         config.http.shutdown_timeout = Duration::from_secs(5);

@@ -1,0 +1,70 @@
+//! Rate limits per client IP, with the IETF headers, and the switch that turns them off.
+
+mod support;
+
+use caly::config::Switch;
+use serde_json::json;
+use support::{Engine, TestApp, problem};
+
+async fn limited_app() -> TestApp {
+    TestApp::builder(Engine::Sqlite).config(|c| c.rate_limits = Switch::On).spawn().await
+}
+
+fn login_body() -> serde_json::Value {
+    json!({"email": "nobody@example.in", "password": "wrong horse battery"})
+}
+
+#[tokio::test]
+async fn sign_ins_are_limited_to_six_per_fifteen_minutes_per_ip() {
+    let app = limited_app().await;
+    for remaining in (0..6).rev() {
+        let response = app.post_json("/api/v1/auth/login", &login_body()).await;
+        assert_eq!(response.status(), 401);
+        assert_eq!(response.headers()["ratelimit-policy"], "\"login\";q=6;w=900");
+        let state = response.headers()["ratelimit"].to_str().unwrap().to_owned();
+        assert!(state.starts_with(&format!("\"login\";r={remaining};t=")), "{state}");
+    }
+    let limited = app.post_json("/api/v1/auth/login", &login_body()).await;
+    let retry_after: u64 = limited.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((100..=151).contains(&retry_after), "{retry_after}");
+    assert!(limited.headers()["ratelimit"].to_str().unwrap().starts_with("\"login\";r=0;"));
+    problem(limited, 429, "rate_limited").await;
+
+    // Other policies keep their own allowance.
+    let public = app.get("/api/v1/audit").await;
+    assert_eq!(public.headers()["ratelimit-policy"], "\"public\";q=120;w=60");
+}
+
+#[tokio::test]
+async fn registrations_are_limited_to_five_per_fifteen_minutes_per_ip() {
+    let app = limited_app().await;
+    for n in 0..5 {
+        let body = json!({"email": format!("owner{n}@example.in"), "password": "correct horse battery", "name": "O",
+            "store_name": "S", "timezone": "UTC", "language": "en"});
+        assert_eq!(app.post_json("/api/v1/auth/register", &body).await.status(), 201);
+    }
+    let body = json!({"email": "sixth@example.in", "password": "correct horse battery", "name": "O",
+        "store_name": "S", "timezone": "UTC", "language": "en"});
+    problem(app.post_json("/api/v1/auth/register", &body).await, 429, "rate_limited").await;
+}
+
+#[tokio::test]
+async fn probes_and_signed_in_requests_are_not_counted_as_public() {
+    let app = limited_app().await;
+    for _ in 0..150 {
+        assert_eq!(app.get("/livez").await.status(), 200);
+    }
+    let response = app.get_authorized("/metrics").await;
+    assert_eq!(response.status(), 200);
+    assert!(!response.headers().contains_key("ratelimit"));
+}
+
+#[tokio::test]
+async fn switching_rate_limits_off_disables_them() {
+    let app = TestApp::spawn(Engine::Sqlite).await;
+    for _ in 0..8 {
+        let response = app.post_json("/api/v1/auth/login", &login_body()).await;
+        assert_eq!(response.status(), 401);
+        assert!(!response.headers().contains_key("ratelimit"));
+    }
+}

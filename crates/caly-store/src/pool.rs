@@ -217,6 +217,17 @@ fn sqlite_url(url: &str) -> Result<String, StoreError> {
         std::fs::create_dir_all(dir)
             .map_err(|e| StoreError::InvalidUrl(format!("cannot create directory {}: {e}", dir.display())))?;
     }
+    // Created here, owner-only, rather than by SQLite with the process umask: the database
+    // holds password hashes and call data. SQLite gives its -wal and -shm files the same mode.
+    if !std::path::Path::new(path).exists() {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(|e| StoreError::InvalidUrl(format!("cannot create {path}: {e}")))?;
+    }
     let params = if params.contains("mode=") { params.to_owned() } else { format!("mode=rwc&{params}") };
     Ok(format!("sqlite://{path}?{}", params.trim_end_matches('&')))
 }
@@ -267,7 +278,11 @@ mod tests {
         let fks: i64 = sqlx::query_scalar("PRAGMA foreign_keys").fetch_one(&mut *conn).await.unwrap();
         drop(conn);
         assert_eq!((mode.as_str(), fks), ("wal", 1));
-        assert!(dir.path().join("nested/caly.db").exists());
+        use std::os::unix::fs::PermissionsExt;
+        for file in ["caly.db", "caly.db-wal"] {
+            let mode = std::fs::metadata(dir.path().join("nested").join(file)).unwrap().permissions().mode();
+            assert_eq!(mode & 0o077, 0, "{file} is owner-only");
+        }
 
         store.close().await;
         assert!(matches!(store.ping().await, Err(StoreError::Unavailable(_))));

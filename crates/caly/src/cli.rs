@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use crate::{config::Config, server};
+use crate::{config::Config, scan, server};
 
 #[derive(Debug, Parser)]
 #[command(name = "caly", version, about = "Caly: an AI phone agent for online stores.")]
@@ -25,11 +25,22 @@ enum Command {
     Migrate,
     /// Print the effective configuration with secrets redacted.
     Config,
+    /// Check the configuration and the binary's dependencies; exits 1 on a high finding.
+    Scan {
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
     /// The audit log.
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
     },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Format {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -52,6 +63,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve => serve(config).await,
+        Command::Scan { format } => scan(&config, format).await,
         Command::Audit { command: AuditCommand::Verify } => {
             let store = server::open_store(&config).await?;
             let verification = store.verify_audit().await?;
@@ -68,6 +80,47 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
     }
+}
+
+async fn scan(config: &Config, format: Format) -> anyhow::Result<()> {
+    let demo_active = match server::open_store(config).await {
+        Ok(store) => {
+            let email = caly_core::Email::parse(crate::demo::DEMO_EMAIL)?;
+            let active = store.user_by_email(&email).await.ok().flatten().is_some_and(|u| u.active);
+            store.close().await;
+            active
+        }
+        Err(_) => false,
+    };
+    let mut findings = scan::posture(config, demo_active);
+    match &config.advisory_db {
+        Some(db) => findings.extend(scan::audit_lockfile(db, scan::CARGO_LOCK)?),
+        None => findings.push(scan::Finding {
+            severity: scan::Severity::Info,
+            id: "dependency-audit-skipped".into(),
+            title: "No advisory database configured".into(),
+            detail: "set advisory_db (CALY_ADVISORY_DB) to a RustSec advisory-db checkout".into(),
+        }),
+    }
+    findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    match format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "findings": findings }))?),
+        Format::Text => {
+            for f in &findings {
+                println!(
+                    "{:<8} {:<28} {}
+{:<37} → {}",
+                    format!("{:?}", f.severity).to_uppercase(),
+                    f.id,
+                    f.title,
+                    "",
+                    f.detail
+                );
+            }
+            println!("{} finding(s)", findings.len());
+        }
+    }
+    if scan::fails(&findings) { anyhow::bail!("the scan found high-severity problems") } else { Ok(()) }
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {

@@ -33,6 +33,8 @@ pub struct Config {
     pub demo: bool,
     /// `off` disables every rate-limit policy (for benchmarks; never in production).
     pub rate_limits: Switch,
+    /// A RustSec advisory database directory for `caly scan`'s dependency audit.
+    pub advisory_db: Option<PathBuf>,
     pub database: DatabaseConfig,
     pub redis: RedisConfig,
     pub log: LogConfig,
@@ -150,6 +152,7 @@ impl Default for Config {
             release_id: None,
             demo: true,
             rate_limits: Switch::On,
+            advisory_db: None,
             database: DatabaseConfig::default(),
             redis: RedisConfig::default(),
             log: LogConfig::default(),

@@ -10,6 +10,7 @@ pub mod listener;
 pub mod metrics;
 pub mod rate_limits;
 pub mod redis_link;
+pub mod scan;
 pub mod server;
 pub mod state;
 pub mod telemetry;

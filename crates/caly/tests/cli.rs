@@ -125,3 +125,21 @@ fn first_run_prints_demo_credentials_once_and_they_work() {
     second.wait().unwrap();
     assert!(!output.contains("password:"), "credentials are printed only on the first start:\n{output}");
 }
+
+#[test]
+fn scan_reports_json_and_fails_on_high_findings() {
+    let dir = tempfile::tempdir().unwrap();
+    let advisories = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/advisory-db");
+    let clean =
+        caly(dir.path()).args(["scan", "--format", "json"]).env("CALY_ADVISORY_DB", advisories).output().unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&clean.stdout).unwrap();
+    let findings = report["findings"].as_array().unwrap();
+    assert!(findings.iter().all(|f| f["severity"] != "high" && f["severity"] != "critical"), "{report:#}");
+    assert_eq!(clean.status.code(), Some(0), "{report:#}");
+
+    let weak = caly(dir.path()).args(["scan", "--format", "json"]).env("CALY_RATE_LIMITS", "off").output().unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&weak.stdout).unwrap();
+    let ids: Vec<&str> = report["findings"].as_array().unwrap().iter().map(|f| f["id"].as_str().unwrap()).collect();
+    assert!(ids.contains(&"rate-limits-off") && ids.contains(&"dependency-audit-skipped"), "{ids:?}");
+    assert_eq!(weak.status.code(), Some(1));
+}

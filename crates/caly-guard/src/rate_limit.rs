@@ -62,9 +62,18 @@ impl Limiter {
         }
     }
 
+    /// Drops keys whose allowance is full again, and returns how many remain.
+    pub fn forget_idle(&self) -> usize {
+        self.state.retain_recent();
+        self.state.shrink_to_fit();
+        self.state.len()
+    }
+}
+
+impl Policy {
     /// `RateLimit-Policy` and `RateLimit` (draft-ietf-httpapi-ratelimit-headers) for a decision.
     pub fn write_headers(&self, decision: Decision, headers: &mut HeaderMap) {
-        let Policy { name, limit, window } = self.policy;
+        let Policy { name, limit, window } = *self;
         let period = window.as_secs_f64() / f64::from(limit.get());
         let (remaining, reset) = match decision {
             Decision::Allowed { remaining } => (remaining, (f64::from(limit.get() - remaining) * period).ceil() as u64),
@@ -74,13 +83,6 @@ impl Limiter {
         let state = format!("\"{name}\";r={remaining};t={reset}");
         headers.insert(RATELIMIT_POLICY.clone(), HeaderValue::from_str(&policy).expect("ASCII"));
         headers.insert(RATELIMIT.clone(), HeaderValue::from_str(&state).expect("ASCII"));
-    }
-
-    /// Drops keys whose allowance is full again, and returns how many remain.
-    pub fn forget_idle(&self) -> usize {
-        self.state.retain_recent();
-        self.state.shrink_to_fit();
-        self.state.len()
     }
 }
 
@@ -111,7 +113,7 @@ mod tests {
     fn headers_follow_the_draft() {
         let limiter = limiter(6, 900);
         let mut headers = HeaderMap::new();
-        limiter.write_headers(Decision::Allowed { remaining: 5 }, &mut headers);
+        limiter.policy().write_headers(Decision::Allowed { remaining: 5 }, &mut headers);
         assert_eq!(headers["ratelimit-policy"], "\"test\";q=6;w=900");
         assert_eq!(headers["ratelimit"], "\"test\";r=5;t=150");
     }

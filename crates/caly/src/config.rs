@@ -93,12 +93,20 @@ pub struct DatabaseConfig {
     pub statement_timeout: Duration,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RedisConfig {
-    /// `redis://…`; when unset Caly runs without Redis.
+    /// `redis://…`; when unset Caly runs without Redis (rate limits are then per instance).
     #[serde(serialize_with = "redacted_url")]
     pub url: Option<SecretString>,
+    /// Prefix of every key Caly writes, so that several deployments can share one Redis.
+    pub key_prefix: String,
+}
+
+impl Default for RedisConfig {
+    fn default() -> Self {
+        Self { url: None, key_prefix: "caly:".into() }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]

@@ -1,6 +1,7 @@
 //! A Redis connection that heals: dropped after any error and re-opened on next use.
 
 use std::{
+    future::Future,
     sync::Arc,
     time::{Duration, Instant},
 };
@@ -21,25 +22,33 @@ impl RedisLink {
         Ok(Self { client: redis::Client::open(url)?, connection: Arc::default() })
     }
 
-    /// A `PING` round trip, bounded by a timeout; returns its duration.
+    /// A `PING` round trip; returns its duration.
     pub async fn ping(&self) -> Result<Duration, String> {
         let started = Instant::now();
+        self.run(|mut connection| async move { redis::cmd("PING").query_async::<String>(&mut connection).await })
+            .await
+            .map(|_| started.elapsed())
+    }
+
+    /// Runs `work` on the shared connection within a timeout. On any failure the connection is
+    /// dropped, so the next call connects afresh.
+    pub async fn run<T, F, Fut>(&self, work: F) -> Result<T, String>
+    where
+        F: FnOnce(MultiplexedConnection) -> Fut,
+        Fut: Future<Output = redis::RedisResult<T>>,
+    {
         let result = tokio::time::timeout(TIMEOUT, async {
-            let mut connection = self.connection().await?;
-            redis::cmd("PING").query_async::<String>(&mut connection).await
+            let connection = self.connection().await?;
+            work(connection).await
         })
         .await;
-        match result {
-            Ok(Ok(_)) => Ok(started.elapsed()),
-            Ok(Err(e)) => {
-                self.connection.lock().await.take();
-                Err(e.to_string())
-            }
-            Err(_) => {
-                self.connection.lock().await.take();
-                Err(format!("no answer within {TIMEOUT:?}"))
-            }
-        }
+        let error = match result {
+            Ok(Ok(value)) => return Ok(value),
+            Ok(Err(e)) => e.to_string(),
+            Err(_) => format!("no answer within {TIMEOUT:?}"),
+        };
+        self.connection.lock().await.take();
+        Err(error)
     }
 
     async fn connection(&self) -> redis::RedisResult<MultiplexedConnection> {

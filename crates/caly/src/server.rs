@@ -46,7 +46,10 @@ impl RunningServer {
         let state = AppState::new(Shared {
             tokens: TokenKeys::new(&secret, config.auth.access_token_ttl),
             passwords: PasswordHasher::new(config.auth.hash_concurrency),
-            rate_limits: (config.rate_limits == Switch::On).then(|| Arc::new(RateLimits::default())),
+            rate_limits: (config.rate_limits == Switch::On).then(|| {
+                let shared = redis.clone().map(|link| (link, config.redis.key_prefix.clone()));
+                Arc::new(RateLimits::new(shared))
+            }),
             metrics: Metrics::new(store.clone()),
             config: Arc::new(config),
             store,

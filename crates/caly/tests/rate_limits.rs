@@ -68,3 +68,44 @@ async fn switching_rate_limits_off_disables_them() {
         assert!(!response.headers().contains_key("ratelimit"));
     }
 }
+
+#[tokio::test]
+async fn with_redis_the_limit_holds_across_two_instances() {
+    let Some(url) = support::redis_url("rate_limits::with_redis_the_limit_holds_across_two_instances") else { return };
+    let prefix = format!("caly-test-{}:", uuid::Uuid::now_v7().simple());
+    let instance = || {
+        let (url, prefix) = (url.clone(), prefix.clone());
+        TestApp::builder(Engine::Sqlite)
+            .config(move |c| {
+                c.rate_limits = Switch::On;
+                c.redis.url = Some(secrecy::SecretString::from(url));
+                c.redis.key_prefix = prefix;
+            })
+            .spawn()
+    };
+    let (first, second) = (instance().await, instance().await);
+    for n in 0..6 {
+        let app = if n % 2 == 0 { &first } else { &second };
+        let response = app.post_json("/api/v1/auth/login", &login_body()).await;
+        assert_eq!(response.status(), 401, "attempt {n}");
+        let state = response.headers()["ratelimit"].to_str().unwrap().to_owned();
+        assert!(state.starts_with(&format!("\"login\";r={};", 5 - n)), "attempt {n}: {state}");
+    }
+    // Six were spent across both instances: the seventh is refused by either.
+    problem(first.post_json("/api/v1/auth/login", &login_body()).await, 429, "rate_limited").await;
+    problem(second.post_json("/api/v1/auth/login", &login_body()).await, 429, "rate_limited").await;
+}
+
+#[tokio::test]
+async fn unreachable_redis_fails_closed_for_sign_in_and_open_elsewhere() {
+    let app = TestApp::builder(Engine::Sqlite)
+        .config(|c| {
+            c.rate_limits = Switch::On;
+            c.redis.url = Some(secrecy::SecretString::from("redis://127.0.0.1:1"));
+        })
+        .spawn()
+        .await;
+    problem(app.post_json("/api/v1/auth/login", &login_body()).await, 429, "rate_limited").await;
+    let public = app.get("/api/v1/audit").await;
+    assert_eq!(public.status(), 401, "public requests pass when the limiter is down");
+}

@@ -9,14 +9,11 @@ use axum::{
     middleware::Next,
     response::{IntoResponse, Response},
 };
-use caly_guard::{
-    ClientIp,
-    rate_limit::{Decision, Limiter},
-};
+use caly_guard::{ClientIp, rate_limit::Decision};
 use tokio::sync::Semaphore;
 
 use super::error::ApiError;
-use crate::rate_limits::RateLimits;
+use crate::rate_limits::{PolicyLimiter, RateLimits};
 
 /// The body limit in force for a request, for extractors to name in their 413.
 #[derive(Debug, Clone, Copy)]
@@ -39,14 +36,16 @@ pub async fn enforce(State(limits): State<Limits>, mut request: Request, next: N
     let Ok(_slot) = limits.slots.try_acquire_owned() else {
         return ApiError::Overloaded.into_response();
     };
-    let limiter = limits.rate.as_deref().and_then(|rate| policy_for(rate, &request));
-    let decision = limiter.map(|limiter| {
-        let ip = request.extensions().get::<ClientIp>().map(|ip| ip.0.to_string()).unwrap_or_default();
-        (limiter, limiter.check(&ip))
-    });
-    if let Some((limiter, decision @ Decision::Limited { retry_after })) = decision {
+    let decision = match limits.rate.as_deref().and_then(|rate| policy_for(rate, &request)) {
+        Some(limiter) => {
+            let ip = request.extensions().get::<ClientIp>().map(|ip| ip.0.to_string()).unwrap_or_default();
+            Some((limiter.policy, limiter.check(&ip).await))
+        }
+        None => None,
+    };
+    if let Some((policy, decision @ Decision::Limited { retry_after })) = decision {
         let mut response = ApiError::RateLimited { retry_after_secs: retry_after.as_secs() + 1 }.into_response();
-        limiter.write_headers(decision, response.headers_mut());
+        policy.write_headers(decision, response.headers_mut());
         return response;
     }
     let declared =
@@ -59,15 +58,15 @@ pub async fn enforce(State(limits): State<Limits>, mut request: Request, next: N
         Ok(response) => response,
         Err(_) => ApiError::Timeout.into_response(),
     };
-    if let Some((limiter, decision)) = decision {
-        limiter.write_headers(decision, response.headers_mut());
+    if let Some((policy, decision)) = decision {
+        policy.write_headers(decision, response.headers_mut());
     }
     response
 }
 
 /// Which policy a request counts against: its route's own, or `public` for any other request
 /// that carries no credentials. Signed-in callers' limits come with per-user policies.
-fn policy_for<'a>(rate: &'a RateLimits, request: &Request) -> Option<&'a Limiter> {
+fn policy_for<'a>(rate: &'a RateLimits, request: &Request) -> Option<&'a PolicyLimiter> {
     match request.extensions().get::<MatchedPath>().map(MatchedPath::as_str) {
         Some("/api/v1/auth/login") => Some(&rate.login),
         Some("/api/v1/auth/register") => Some(&rate.register),

@@ -101,6 +101,30 @@ mod tests {
         assert_eq!(proxies.resolve(ip("10.0.0.2"), &only_proxies), ClientIp(ip("10.0.0.2")));
     }
 
+    proptest::proptest! {
+        /// Whatever the headers say, the answer is the peer or one of the addresses in them,
+        /// and never a trusted proxy unless the peer itself is the answer.
+        #[test]
+        fn resolve_never_invents_an_address(forwarded in "[ -~]{0,120}", xff in "[ -~]{0,120}", last in 0u8..=255) {
+            let proxies = TrustedProxies::new(vec!["10.0.0.0/8".parse().unwrap()]);
+            let mut map = HeaderMap::new();
+            if let Ok(value) = forwarded.parse() { map.insert("forwarded", value); }
+            if let Ok(value) = xff.parse() { map.insert("x-forwarded-for", value); }
+            let peer = ip(&format!("10.0.0.{last}"));
+            let ClientIp(client) = proxies.resolve(peer, &map);
+            let hops = forwarded_for(&map);
+            proptest::prop_assert!(client == peer || (hops.contains(&client) && !proxies.contains(client)));
+        }
+
+        #[test]
+        fn request_from_an_untrusted_peer_is_the_peer(xff in "[ -~]{0,120}", last in 0u8..=255) {
+            let mut map = HeaderMap::new();
+            if let Ok(value) = xff.parse() { map.insert("x-forwarded-for", value); }
+            let peer = ip(&format!("192.0.2.{last}"));
+            proptest::prop_assert_eq!(TrustedProxies::new(vec!["10.0.0.0/8".parse().unwrap()]).resolve(peer, &map), ClientIp(peer));
+        }
+    }
+
     #[test]
     fn forwarded_nodes_parse() {
         assert_eq!(parse_node("192.0.2.1"), Some(ip("192.0.2.1")));

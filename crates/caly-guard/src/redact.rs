@@ -57,6 +57,16 @@ mod tests {
         assert_eq!(query("Access_Token=abc"), "Access_Token=[REDACTED]");
     }
 
+    proptest::proptest! {
+        /// No value of a sensitive parameter survives, whatever the query looks like.
+        #[test]
+        fn sensitive_values_never_survive(prefix in "[a-z=&]{0,20}", secret in "[A-Za-z0-9]{8,16}", suffix in "[a-z=&]{0,20}") {
+            let q = format!("{prefix}&access_token={secret}&{suffix}");
+            let leaked = format!("={secret}");
+            proptest::prop_assert!(!query(&q).contains(&leaked));
+        }
+    }
+
     #[test]
     fn redacts_credential_headers() {
         let mut map = HeaderMap::new();

@@ -64,6 +64,20 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Only well-formed ids are accepted, and they are kept byte for byte.
+        #[test]
+        fn parse_accepts_exactly_the_safe_alphabet(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..140)) {
+            let Ok(value) = HeaderValue::from_bytes(&bytes) else { return Ok(()) };
+            let safe = (1..=128).contains(&bytes.len())
+                && bytes.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+            match RequestId::parse(&value) {
+                Some(id) => proptest::prop_assert!(safe && id.as_str().as_bytes() == bytes.as_slice()),
+                None => proptest::prop_assert!(!safe),
+            }
+        }
+    }
+
     #[test]
     fn generated_ids_are_uuid_v7() {
         let id = RequestId::generate();

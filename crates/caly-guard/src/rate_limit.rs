@@ -54,9 +54,10 @@ impl Limiter {
         self.policy
     }
 
-    /// Spends one request of `key`'s allowance, if there is one.
-    pub fn check(&self, key: &str) -> Decision {
-        match self.state.check_key(&key.to_owned()) {
+    /// Spends one request of `key`'s allowance, if there is one. The key is taken by value:
+    /// a new key is stored as it is, without another copy.
+    pub fn check(&self, key: String) -> Decision {
+        match self.state.check_key(&key) {
             Ok(snapshot) => Decision::Allowed { remaining: snapshot.remaining_burst_capacity() },
             Err(not_until) => Decision::Limited { retry_after: not_until.wait_time_from(self.clock.now()) },
         }
@@ -102,11 +103,11 @@ mod tests {
     fn allows_the_burst_then_limits_per_key() {
         let limiter = limiter(3, 900);
         for remaining in [2, 1, 0] {
-            assert_eq!(limiter.check("a"), Decision::Allowed { remaining });
+            assert_eq!(limiter.check("a".into()), Decision::Allowed { remaining });
         }
-        let Decision::Limited { retry_after } = limiter.check("a") else { panic!("the fourth is limited") };
+        let Decision::Limited { retry_after } = limiter.check("a".into()) else { panic!("the fourth is limited") };
         assert!(retry_after > Duration::from_secs(290) && retry_after <= Duration::from_secs(300), "{retry_after:?}");
-        assert_eq!(limiter.check("b"), Decision::Allowed { remaining: 2 });
+        assert_eq!(limiter.check("b".into()), Decision::Allowed { remaining: 2 });
     }
 
     #[test]
@@ -125,7 +126,7 @@ mod tests {
         let limiter =
             Limiter::new(Policy { name: "t", limit: NonZeroU32::new(1).unwrap(), window: Duration::from_nanos(1) });
         for key in 0..1_000_000u32 {
-            limiter.check(&key.to_string());
+            limiter.check(key.to_string());
         }
         std::thread::sleep(Duration::from_millis(10));
         assert_eq!(limiter.forget_idle(), 0);

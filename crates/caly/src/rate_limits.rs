@@ -1,7 +1,7 @@
 //! The rate-limit policies in force. In memory for one instance; with Redis configured, the
 //! same GCRA runs as one Lua script per decision in Redis, so every instance shares the limit.
 
-use std::{num::NonZeroU32, time::Duration};
+use std::{num::NonZeroU32, sync::LazyLock, time::Duration};
 
 use caly_guard::rate_limit::{Decision, Limiter, Policy};
 use redis::Script;
@@ -11,7 +11,11 @@ use crate::redis_link::RedisLink;
 /// How often idle in-memory keys are dropped.
 pub const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
-/// GCRA in Redis: one theoretical arrival time (TAT, µs) per key, read and advanced atomically,
+/// GCRA in Redis, hashed once: `Script::new` computes the script's SHA-1, which a decision
+/// should not repeat.
+static GCRA_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(GCRA));
+
+/// The script's source. GCRA in Redis: one theoretical arrival time (TAT, µs) per key, read and advanced atomically,
 /// on Redis's own clock so that instances with skewed clocks agree. Returns {allowed, remaining
 /// or retry-after µs}.
 const GCRA: &str = r"
@@ -46,17 +50,16 @@ pub struct PolicyLimiter {
 }
 
 impl PolicyLimiter {
-    pub async fn check(&self, key: &str) -> Decision {
+    pub async fn check(&self, key: String) -> Decision {
         match &self.store {
             Store::Memory(limiter) => limiter.check(key),
             Store::Redis { link, prefix, fail_closed } => {
                 let interval = self.policy.window.as_micros() as u64 / u64::from(self.policy.limit.get());
                 let tolerance = interval * u64::from(self.policy.limit.get() - 1);
                 let redis_key = format!("{prefix}{}:{key}", self.policy.name);
-                let script = Script::new(GCRA);
                 let result: Result<(i64, i64), String> = link
                     .run(|mut connection| async move {
-                        script.key(redis_key).arg(interval).arg(tolerance).invoke_async(&mut connection).await
+                        GCRA_SCRIPT.key(redis_key).arg(interval).arg(tolerance).invoke_async(&mut connection).await
                     })
                     .await;
                 match result {

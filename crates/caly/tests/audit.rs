@@ -32,12 +32,8 @@ fn database_url(app: &TestApp) -> String {
 /// `caly audit verify` against the test's database: (exit code, stdout).
 fn verify_cli(url: &str) -> (i32, String) {
     let dir = tempfile::tempdir().unwrap();
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_caly"));
-    for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("CALY_")) {
-        command.env_remove(key);
-    }
     let output =
-        command.current_dir(dir.path()).args(["audit", "verify"]).env("CALY_DATABASE_URL", url).output().unwrap();
+        support::caly_command(dir.path()).args(["audit", "verify"]).env("CALY_DATABASE_URL", url).output().unwrap();
     (output.status.code().unwrap(), String::from_utf8(output.stdout).unwrap())
 }
 

@@ -1,16 +1,8 @@
 //! The `caly` binary's commands, run as a user would.
 
-use std::process::Command;
+mod support;
 
-fn caly(dir: &std::path::Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_caly"));
-    command.current_dir(dir).env("CALY_DATA_DIR", dir.join("data"));
-    for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("CALY_")) {
-        command.env_remove(key);
-    }
-    command.env("CALY_DATA_DIR", dir.join("data"));
-    command
-}
+use support::caly_command as caly;
 
 #[test]
 fn every_command_has_help() {

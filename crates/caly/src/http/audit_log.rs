@@ -2,12 +2,16 @@
 //! cursor that stays stable while new events are appended.
 
 use axum::{Json, extract::State};
-use caly_core::Role;
+use caly_core::{Invalid, Role};
 use caly_store::AuditFilter;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{access::Access, error::ApiError, extract::Query};
+use super::{
+    access::Access,
+    error::{ApiError, FieldErrors},
+    extract::Query,
+};
 use crate::state::AppState;
 
 #[derive(Deserialize, IntoParams)]
@@ -53,18 +57,12 @@ pub struct AuditPage {
     next_cursor: Option<String>,
 }
 
-fn micros(field: &str, value: &Option<String>) -> Result<Option<i64>, caly_guard::FieldError> {
+/// An optional RFC 3339 time, in store units (µs since the epoch).
+fn micros(value: &Option<String>) -> Result<Option<i64>, Invalid> {
+    let invalid = || Invalid::new("invalid_time", "must be an RFC 3339 time such as 2026-11-27T10:00:00Z");
     value
         .as_deref()
-        .map(|text| {
-            text.parse::<jiff::Timestamp>().map(|t| t.as_microsecond()).map_err(|_| {
-                caly_guard::FieldError::new(
-                    field,
-                    "invalid_time",
-                    "must be an RFC 3339 time such as 2026-11-27T10:00:00Z",
-                )
-            })
-        })
+        .map(|text| text.parse::<jiff::Timestamp>().map(|t| t.as_microsecond()).map_err(|_| invalid()))
         .transpose()
 }
 
@@ -80,39 +78,28 @@ pub async fn list(
     Query(query): Query<AuditQuery>,
 ) -> Result<Json<AuditPage>, ApiError> {
     access.require(Role::Admin)?;
-    let mut errors = Vec::new();
+    let mut errors = FieldErrors::default();
     let limit = query.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
-        errors.push(caly_guard::FieldError::new("limit", "out_of_range", "must be between 1 and 200"));
+        errors.refuse("limit", Invalid::new("out_of_range", "must be between 1 and 200"));
     }
     let after = match query.cursor.as_deref().map(str::parse::<i64>) {
         None => 0,
         Some(Ok(seq)) if seq >= 0 => seq,
         Some(_) => {
-            errors.push(caly_guard::FieldError::new(
-                "cursor",
-                "invalid_cursor",
-                "must be a next_cursor from an earlier page",
-            ));
+            let invalid = Invalid::new("invalid_cursor", "must be a next_cursor from an earlier page");
+            errors.refuse("cursor", invalid);
             0
         }
     };
-    let from = micros("from", &query.from).unwrap_or_else(|e| {
-        errors.push(e);
-        None
-    });
-    let to = micros("to", &query.to).unwrap_or_else(|e| {
-        errors.push(e);
-        None
-    });
+    let from = errors.check("from", micros(&query.from)).flatten();
+    let to = errors.check("to", micros(&query.to)).flatten();
     if let (Some(from), Some(to)) = (from, to)
         && from > to
     {
-        errors.push(caly_guard::FieldError::new("from", "after_to", "must not be after `to`"));
+        errors.refuse("from", Invalid::new("after_to", "must not be after `to`"));
     }
-    if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
-    }
+    errors.finish()?;
     let filter = AuditFilter { event: query.event, outcome: query.outcome, from, to };
     let entries = state.store.audit_page(&access.claims.tid, &filter, after, limit + 1).await?;
     let more = entries.len() as i64 > limit;

@@ -118,6 +118,27 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// Collects the verdict on each field of a request, so that one 422 lists every bad field.
+#[derive(Debug, Default)]
+pub struct FieldErrors(Vec<FieldError>);
+
+impl FieldErrors {
+    /// Keeps `result`'s value, or records why `field` was refused.
+    pub fn check<T>(&mut self, field: &str, result: Result<T, caly_core::Invalid>) -> Option<T> {
+        result.map_err(|invalid| self.refuse(field, invalid)).ok()
+    }
+
+    /// Records why `field` was refused.
+    pub fn refuse(&mut self, field: &str, invalid: caly_core::Invalid) {
+        self.0.push(FieldError::new(field, invalid.code, invalid.message));
+    }
+
+    /// `Ok` when every field passed, else the validation error listing them all.
+    pub fn finish(self) -> Result<(), ApiError> {
+        if self.0.is_empty() { Ok(()) } else { Err(ApiError::Validation(self.0)) }
+    }
+}
+
 impl From<caly_store::StoreError> for ApiError {
     fn from(error: caly_store::StoreError) -> Self {
         match error {

@@ -1,16 +1,15 @@
 //! `/api/v1/auth/*` and `/api/v1/me`: registering a store, signing in and out.
 
 use axum::{Json, extract::State, http::StatusCode};
-use caly_core::{DisplayName, Email, Invalid, Language, Password, Role, Timezone};
-use caly_guard::FieldError;
-use caly_store::{NewRefreshToken, NewTenant, NewUser, RefreshUse, SYSTEM_CHAIN, StoreError, User};
+use caly_core::{DisplayName, Email, Language, Password, Role, Timezone};
+use caly_store::{NewRefreshToken, NewTenant, NewUser, RefreshUse, SYSTEM_CHAIN, StoreError, Tenant, User};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{
     access::Access,
     audit::{Actor, AuditContext},
-    error::ApiError,
+    error::{ApiError, FieldErrors},
     extract::Json as JsonBody,
 };
 use crate::{
@@ -83,22 +82,12 @@ pub struct TokenPair {
     expires_in: u64,
 }
 
-/// Collects every field's verdict so that one answer lists all the bad fields.
-#[derive(Default)]
-struct Verdicts(Vec<FieldError>);
-
-impl Verdicts {
-    fn check<T>(&mut self, field: &str, result: Result<T, Invalid>) -> Option<T> {
-        result.map_err(|e| self.0.push(FieldError::new(field, e.code, e.message))).ok()
-    }
-
-    fn finish(self) -> Result<(), ApiError> {
-        if self.0.is_empty() { Ok(()) } else { Err(ApiError::Validation(self.0)) }
-    }
-}
-
 fn user_view(user: User) -> UserView {
     UserView { id: user.id, email: user.email, name: user.name, role: user.role }
+}
+
+fn tenant_view(tenant: Tenant) -> TenantView {
+    TenantView { id: tenant.id, name: tenant.name, timezone: tenant.timezone, language: tenant.language }
 }
 
 /// Creates a store (tenant) and its owner.
@@ -111,7 +100,7 @@ pub async fn register(
     audit: AuditContext,
     JsonBody(body): JsonBody<RegisterRequest>,
 ) -> Result<(StatusCode, Json<Account>), ApiError> {
-    let mut verdicts = Verdicts::default();
+    let mut verdicts = FieldErrors::default();
     let email = verdicts.check("email", Email::parse(&body.email));
     let password = verdicts.check("password", Password::parse(&body.password, email.as_ref()));
     let name = verdicts.check("name", DisplayName::parse(&body.name));
@@ -145,8 +134,7 @@ pub async fn register(
     audit
         .record(&state, &tenant.id, Actor::User(&user.id), "tenant.registered", Some(&tenant.id), "success", details)
         .await?;
-    let tenant = TenantView { id: tenant.id, name: tenant.name, timezone: tenant.timezone, language: tenant.language };
-    Ok((StatusCode::CREATED, Json(Account { tenant, user: user_view(user) })))
+    Ok((StatusCode::CREATED, Json(Account { tenant: tenant_view(tenant), user: user_view(user) })))
 }
 
 /// Signs in with email and password.
@@ -279,8 +267,7 @@ pub async fn me(State(state): State<AppState>, access: Access) -> Result<Json<Ac
     let gone = ApiError::Unauthenticated("The account no longer exists or is deactivated.");
     let user = state.store.user(&access.claims.tid, &access.claims.sub).await?.filter(|u| u.active).ok_or(gone)?;
     let tenant = state.store.tenant(&user.tenant_id).await?.ok_or(ApiError::NotFound("Tenant"))?;
-    let tenant = TenantView { id: tenant.id, name: tenant.name, timezone: tenant.timezone, language: tenant.language };
-    Ok(Json(Account { tenant, user: user_view(user) }))
+    Ok(Json(Account { tenant: tenant_view(tenant), user: user_view(user) }))
 }
 
 async fn issue_tokens(state: &AppState, user: &User, family_id: &str) -> Result<TokenPair, ApiError> {

@@ -39,7 +39,7 @@ pub async fn enforce(State(limits): State<Limits>, mut request: Request, next: N
     let decision = match limits.rate.as_deref().and_then(|rate| policy_for(rate, &request)) {
         Some(limiter) => {
             let ip = request.extensions().get::<ClientIp>().map(|ip| ip.0.to_string()).unwrap_or_default();
-            Some((limiter.policy, limiter.check(&ip).await))
+            Some((limiter.policy, limiter.check(ip).await))
         }
         None => None,
     };

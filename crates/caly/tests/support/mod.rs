@@ -174,6 +174,17 @@ impl Builder {
     }
 }
 
+/// The `caly` binary, run in `dir` with none of the caller's `CALY_*` variables and its data
+/// directory at `dir/data`.
+pub fn caly_command(dir: &std::path::Path) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_caly"));
+    for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("CALY_")) {
+        command.env_remove(key);
+    }
+    command.current_dir(dir).env("CALY_DATA_DIR", dir.join("data"));
+    command
+}
+
 /// Reads a problem+json response, asserting the parts every error shares.
 pub async fn problem(response: reqwest::Response, status: u16, code: &str) -> serde_json::Value {
     assert_eq!(response.status().as_u16(), status, "status");

@@ -4,6 +4,7 @@
 //! leave as [`Problem`]s that [`problem::render_problems`] turns into RFC 9457 bodies in one place.
 
 pub mod client_ip;
+pub mod detector;
 pub mod edge;
 pub mod problem;
 pub mod rate_limit;

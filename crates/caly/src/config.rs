@@ -4,8 +4,9 @@
 //! `database.max_connections`, `CALY_LISTEN` is `listen`. Every problem stops start-up with one
 //! line naming the key, the bad value and what was expected. `caly.example.toml` documents each key.
 
-use std::{net::SocketAddr, path::PathBuf, time::Duration};
+use std::{collections::BTreeMap, net::SocketAddr, path::PathBuf, time::Duration};
 
+use caly_guard::detector::{AttackClass, Mode};
 use figment::{
     Figment,
     providers::{Env, Format, Serialized, Toml},
@@ -14,7 +15,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize, Serializer};
 
 const ENV_PREFIX: &str = "CALY_";
-const SECTIONS: [&str; 5] = ["database", "redis", "log", "http", "auth"];
+const SECTIONS: [&str; 6] = ["database", "redis", "log", "http", "auth", "detector"];
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -40,6 +41,23 @@ pub struct Config {
     pub log: LogConfig,
     pub http: HttpConfig,
     pub auth: AuthConfig,
+    pub detector: DetectorConfig,
+}
+
+/// The request attack detector: what it does with a finding, per class.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DetectorConfig {
+    /// `off`, `monitor` (log, audit and count) or `block` (also answer 403), for every class.
+    pub mode: Mode,
+    /// Per-class overrides of `mode`.
+    pub classes: BTreeMap<AttackClass, Mode>,
+}
+
+impl DetectorConfig {
+    pub fn mode_of(&self, class: AttackClass) -> Mode {
+        self.classes.get(&class).copied().unwrap_or(self.mode)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -166,6 +184,7 @@ impl Default for Config {
             log: LogConfig::default(),
             http: HttpConfig::default(),
             auth: AuthConfig::default(),
+            detector: DetectorConfig::default(),
         }
     }
 }

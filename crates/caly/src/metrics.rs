@@ -28,10 +28,18 @@ struct HttpLabels {
 
 type HistogramFamily = Family<HttpLabels, Histogram, fn() -> Histogram>;
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AttackLabels {
+    class: &'static str,
+    rule: &'static str,
+    mode: &'static str,
+}
+
 #[derive(Clone)]
 pub struct Metrics {
     registry: Arc<Registry>,
     requests: Family<HttpLabels, Counter>,
+    attacks: Family<AttackLabels, Counter>,
     latency: HistogramFamily,
     /// Route templates are few and fixed: each is allocated once, so that counting a request
     /// allocates nothing.
@@ -46,9 +54,15 @@ impl Metrics {
         let latency: HistogramFamily =
             Family::new_with_constructor(|| Histogram::new(exponential_buckets(0.0001, 2.5, 14)));
         registry.register("http_request_duration_seconds", "HTTP request latency", latency.clone());
+        let attacks = Family::<AttackLabels, Counter>::default();
+        registry.register(
+            "attacks_detected",
+            "Requests the attack detector matched, by class, rule and mode",
+            attacks.clone(),
+        );
         registry.register("build", "Build information", Info::new(vec![("version", env!("CARGO_PKG_VERSION"))]));
         registry.register_collector(Box::new(PoolCollector(store)));
-        Self { registry: Arc::new(registry), requests, latency, routes: Arc::default() }
+        Self { registry: Arc::new(registry), requests, attacks, latency, routes: Arc::default() }
     }
 
     pub fn observe_request(&self, done: &caly_guard::request_log::Completed<'_>) {
@@ -59,6 +73,14 @@ impl Metrics {
         };
         self.latency.get_or_create(&labels).observe(done.latency.as_secs_f64());
         self.requests.get_or_create(&labels).inc();
+    }
+
+    pub fn attack_detected(&self, class: &'static str, rule: &'static str, mode: caly_guard::detector::Mode) {
+        let mode = match mode {
+            caly_guard::detector::Mode::Block => "block",
+            _ => "monitor",
+        };
+        self.attacks.get_or_create(&AttackLabels { class, rule, mode }).inc();
     }
 
     fn route(&self, route: &str) -> Arc<String> {

@@ -11,6 +11,7 @@ use crate::{
     auth::{self, PasswordHasher, TokenKeys},
     config::{Config, Switch},
     http,
+    http::attack::AttackGuard,
     lifecycle::Lifecycle,
     listener,
     metrics::Metrics,
@@ -51,6 +52,7 @@ impl RunningServer {
                 Arc::new(RateLimits::new(shared))
             }),
             metrics: Metrics::new(store.clone()),
+            attack_guard: AttackGuard::new(&config.detector).map(Arc::new),
             config: Arc::new(config),
             store,
             redis,

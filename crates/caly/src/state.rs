@@ -5,6 +5,7 @@ use std::{sync::Arc, time::Instant};
 use crate::{
     auth::{PasswordHasher, TokenKeys},
     config::Config,
+    http::attack::AttackGuard,
     lifecycle::Lifecycle,
     metrics::Metrics,
     rate_limits::RateLimits,
@@ -40,6 +41,8 @@ pub struct Shared {
     pub passwords: PasswordHasher,
     /// `None` when `rate_limits = "off"`.
     pub rate_limits: Option<Arc<RateLimits>>,
+    /// `None` when every detector class is off.
+    pub attack_guard: Option<Arc<AttackGuard>>,
     /// The API description served at `/openapi.json`.
     pub openapi: Arc<utoipa::openapi::OpenApi>,
 }

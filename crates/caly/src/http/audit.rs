@@ -29,15 +29,19 @@ impl<S: Send + Sync> FromRequestParts<S> for AuditContext {
     type Rejection = Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Infallible> {
-        Ok(Self {
-            ip: parts.extensions.get::<ClientIp>().map(|ip| ip.0.to_string()),
-            user_agent: parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned),
-            request_id: parts.extensions.get::<RequestId>().map(|id| id.as_str().to_owned()),
-        })
+        Ok(Self::of(parts))
     }
 }
 
 impl AuditContext {
+    pub fn of(parts: &Parts) -> Self {
+        Self {
+            ip: parts.extensions.get::<ClientIp>().map(|ip| ip.0.to_string()),
+            user_agent: parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned),
+            request_id: parts.extensions.get::<RequestId>().map(|id| id.as_str().to_owned()),
+        }
+    }
+
     /// Appends one event; if it cannot be written the request fails, never silently.
     #[allow(clippy::too_many_arguments)]
     pub async fn record(

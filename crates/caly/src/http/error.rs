@@ -23,6 +23,9 @@ pub enum ApiError {
     /// Authenticated but not allowed (403).
     #[error("forbidden: {0}")]
     Forbidden(&'static str),
+    /// The attack detector matched the request (403); the rule id, never the payload, is named.
+    #[error("attack blocked by rule {rule}")]
+    AttackBlocked { rule: &'static str },
     #[error("not found: {0}")]
     NotFound(&'static str),
     #[error("conflict: {0}")]
@@ -64,6 +67,14 @@ impl ApiError {
             Self::Unauthenticated(detail) => Problem::new(S::UNAUTHORIZED, "unauthenticated", "Unauthorized", *detail)
                 .with_header(header::WWW_AUTHENTICATE, HeaderValue::from_static(r#"Bearer realm="caly""#)),
             Self::Forbidden(detail) => Problem::new(S::FORBIDDEN, "forbidden", "Forbidden", *detail),
+            Self::AttackBlocked { rule } => Problem::new(
+                S::FORBIDDEN,
+                "attack_blocked",
+                "Forbidden",
+                format!(
+                    "The request was refused by the attack detector (rule {rule}). Quote the request id if this is a mistake."
+                ),
+            ),
             Self::NotFound(what) => Problem::new(S::NOT_FOUND, "not_found", "Not Found", format!("{what} not found.")),
             Self::Conflict(detail) => Problem::new(S::CONFLICT, "conflict", "Conflict", detail),
             Self::PayloadTooLarge { limit } => Problem::new(
@@ -162,6 +173,7 @@ mod tests {
             (ApiError::Malformed("bad".into()), 400, "malformed_request"),
             (ApiError::Unauthenticated("no token"), 401, "unauthenticated"),
             (ApiError::Forbidden("role"), 403, "forbidden"),
+            (ApiError::AttackBlocked { rule: "sqli-union" }, 403, "attack_blocked"),
             (ApiError::NotFound("call"), 404, "not_found"),
             (ApiError::Conflict("exists".into()), 409, "conflict"),
             (ApiError::PayloadTooLarge { limit: 10 }, 413, "payload_too_large"),

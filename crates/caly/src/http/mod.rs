@@ -1,6 +1,7 @@
 //! The HTTP edge: routes, the guard stack and the one error format.
 
 pub mod access;
+pub mod attack;
 pub mod audit;
 pub mod audit_log;
 pub mod error;
@@ -73,6 +74,7 @@ pub fn app(state: AppState, extra: Router<AppState>) -> Edge<Router> {
     };
     let api = Router::from(api)
         .merge(extra)
+        .layer(from_fn_with_state(state.clone(), attack::inspect))
         .layer(DefaultBodyLimit::max(http.body_limit_bytes))
         .layer(from_fn_with_state(limits, limits::enforce));
 

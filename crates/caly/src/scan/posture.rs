@@ -4,6 +4,8 @@ use std::os::unix::fs::PermissionsExt;
 
 use secrecy::ExposeSecret;
 
+use caly_guard::detector::{AttackClass, Mode};
+
 use super::{Finding, Severity};
 use crate::config::{Config, Switch};
 
@@ -15,6 +17,23 @@ pub fn posture(config: &Config, demo_active: bool) -> Vec<Finding> {
 
     if config.rate_limits == Switch::Off {
         add(Severity::High, "rate-limits-off", "Rate limits are off", "set rate_limits = \"on\" (CALY_RATE_LIMITS)");
+    }
+    let not_blocking: Vec<&str> = AttackClass::ALL
+        .iter()
+        .filter(|&&class| config.detector.mode_of(class) != Mode::Block)
+        .map(|class| class.as_str())
+        .collect();
+    if !not_blocking.is_empty() {
+        let any_off = AttackClass::ALL.iter().any(|&class| config.detector.mode_of(class) == Mode::Off);
+        add(
+            if any_off { Severity::High } else { Severity::Medium },
+            "detector-not-blocking",
+            "The attack detector does not block every class",
+            &format!(
+                "{} not in block mode; set detector.mode = \"block\" (CALY_DETECTOR_MODE)",
+                not_blocking.join(", ")
+            ),
+        );
     }
     if demo_active {
         add(
@@ -115,6 +134,7 @@ mod tests {
             rate_limits: Switch::Off,
             ..Config::default()
         };
+        config.detector.classes.insert(AttackClass::Xss, Mode::Off);
         config.http.trusted_proxies = vec!["0.0.0.0/0".parse().unwrap()];
         config.log.level = "caly=debug".into();
         config.database.url = Some("postgres://caly:pw@db.internal:5432/caly?sslmode=disable".into());
@@ -123,6 +143,7 @@ mod tests {
             ids(&findings),
             [
                 "rate-limits-off",
+                "detector-not-blocking",
                 "demo-credentials-active",
                 "trust-all-proxies",
                 "plain-http-exposed",

@@ -161,10 +161,18 @@ impl Detector {
             return Some((AttackClass::Xss, "xss-libinjection"));
         }
         let lower = ascii_lower(&decoded);
+        // A bare word (a JSON key, an enum value) can only be a catalog name such as
+        // `information_schema`: the tokenizers and the other renderings have nothing to find.
+        let word = lower.len() <= 64 && lower.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        // Every Compact rule needs one of these characters.
+        let compact_needed =
+            !word && lower.contains(['<', ':', '.', '(', '[', '`', '$', '@', '!', '+', '\'', '"', '{', '=']);
         for (view, set, members) in &self.sets {
             let text: Cow<'_, str> = match view {
                 View::Lower => Cow::Borrowed(&lower),
+                View::Sql if word => continue,
                 View::Sql => sql_view(&lower),
+                View::Compact if !compact_needed => continue,
                 View::Compact => Cow::Owned(compact_view(&lower)),
             };
             // Most fields match nothing; the cheaper yes/no search settles those.

@@ -92,8 +92,8 @@ pub(super) static RULES: &[Rule] = &[
     rule(
         "sqli-catalog",
         SqlInjection,
-        View::Sql,
-        r"\b(?:information_schema|sysobjects|syscolumns|sysusers|systables|sysdatabases|msysaccess\w*|msysobjects|msysqueries|msysrelationships|pg_catalog|pg_toast|pg_shadow|pg_namespace|sqlite_(?:temp_)?master|mysql\.(?:user|db)|msdb|tempdb|northwind|all_tables|user_tables|dba_users|sysaux|sys\.database_name|schema_name)\b|\b(?:database|schema|db_name|current_user|session_user|system_user|user_name|connection_id) ?\(",
+        View::Lower,
+        r"\b(?:information_schema|sysobjects|syscolumns|sysusers|systables|sysdatabases|msysaccess\w*|msysobjects|msysqueries|msysrelationships|pg_catalog|pg_toast|pg_shadow|pg_namespace|sqlite_(?:temp_)?master|mysql\.(?:user|db)|msdb|tempdb|northwind|all_tables|user_tables|dba_users|sysaux|sys\.database_name|schema_name)\b|\b(?:database|schema|db_name|current_user|session_user|system_user|user_name|connection_id)\s*\(",
     ),
     rule(
         "sqli-function",

@@ -73,7 +73,7 @@ where
                 let ip = config.trusted_proxies.resolve(peer.ip(), request.headers());
                 request.extensions_mut().insert(ip);
             }
-            let entry = request_log::Entry::begin(&request, &id, config.log.log_headers);
+            let entry = request_log::Entry::begin(&mut request, &id, config.log.log_headers);
             let uri = request.uri().clone();
             let span = entry.span.clone();
             let outcome = AssertUnwindSafe(inner.call(request)).catch_unwind().instrument(span.clone()).await;

@@ -3,6 +3,7 @@
 //! Nothing here knows about Caly's domain: layers take configuration and callbacks, and errors
 //! leave as [`Problem`]s that [`problem::render_problems`] turns into RFC 9457 bodies in one place.
 
+pub mod anomaly;
 pub mod client_ip;
 pub mod detector;
 pub mod edge;

@@ -18,9 +18,31 @@ pub struct Completed<'a> {
     pub method: &'a Method,
     /// The matched route template (`/calls/{id}`), or `unmatched`.
     pub route: &'a str,
+    pub path: &'a str,
     pub status: StatusCode,
     pub latency: std::time::Duration,
+    pub client_ip: Option<std::net::IpAddr>,
+    /// The signed-in user, when the authentication layer named one.
+    pub user: Option<&'a str>,
+    /// The attack detector matched the request.
+    pub attack: bool,
 }
+
+/// Who a request turned out to be from, filled in by the authentication layer so that the edge
+/// can report it when the request completes (a span's fields cannot be read back).
+#[derive(Debug, Clone, Default)]
+pub struct Principal(Arc<std::sync::OnceLock<String>>);
+
+impl Principal {
+    pub fn set(&self, user: &str) {
+        // The first authentication of a request wins; a second extractor names the same user.
+        let _ = self.0.set(user.to_owned());
+    }
+}
+
+/// Marks a response whose request the attack detector matched, for the edge to count.
+#[derive(Debug, Clone, Copy)]
+pub struct AttackFlagged;
 
 type OnComplete = dyn Fn(&Completed<'_>) + Send + Sync;
 
@@ -41,6 +63,8 @@ pub struct Entry {
     user_agent: Option<HeaderValue>,
     headers: Option<String>,
     bytes_in: u64,
+    client_ip: Option<std::net::IpAddr>,
+    principal: Principal,
 }
 
 /// The route template the router matched, copied by the router into the response so that the
@@ -49,8 +73,11 @@ pub struct Entry {
 pub struct Route(pub MatchedPath);
 
 impl Entry {
-    /// Opens the request's span. The route is not known yet: it goes on the closing line.
-    pub fn begin(request: &Request, id: &RequestId, log_headers: bool) -> Self {
+    /// Opens the request's span and gives the request a [`Principal`] slot. The route is not
+    /// known yet: it goes on the closing line.
+    pub fn begin(request: &mut Request, id: &RequestId, log_headers: bool) -> Self {
+        let principal = Principal::default();
+        request.extensions_mut().insert(principal.clone());
         let client_ip = request.extensions().get::<ClientIp>().map(|ip| ip.0);
         let span = tracing::info_span!(
             "request",
@@ -68,6 +95,8 @@ impl Entry {
             user_agent: request.headers().get(header::USER_AGENT).cloned(),
             headers: log_headers.then(|| redact::headers(request.headers())),
             bytes_in: content_length(request.headers()).unwrap_or(0),
+            client_ip,
+            principal,
         }
     }
 
@@ -91,7 +120,16 @@ impl Entry {
             headers = self.headers,
             "request completed"
         );
-        (log.on_complete)(&Completed { method: &self.method, route, status, latency });
+        (log.on_complete)(&Completed {
+            method: &self.method,
+            route,
+            path: self.uri.path(),
+            status,
+            latency,
+            client_ip: self.client_ip,
+            user: self.principal.0.get().map(String::as_str),
+            attack: response.extensions().get::<AttackFlagged>().is_some(),
+        });
     }
 }
 

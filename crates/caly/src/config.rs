@@ -15,7 +15,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize, Serializer};
 
 const ENV_PREFIX: &str = "CALY_";
-const SECTIONS: [&str; 6] = ["database", "redis", "log", "http", "auth", "detector"];
+const SECTIONS: [&str; 7] = ["database", "redis", "log", "http", "auth", "detector", "anomaly"];
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -42,6 +42,73 @@ pub struct Config {
     pub http: HttpConfig,
     pub auth: AuthConfig,
     pub detector: DetectorConfig,
+    pub anomaly: AnomalyConfig,
+}
+
+/// Per-client anomaly detection over a sliding window; each count is "within one window".
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AnomalyConfig {
+    pub enabled: bool,
+    #[serde(with = "humantime_serde")]
+    pub window: Duration,
+    /// 401 and 403 answers (credential stuffing).
+    pub auth_failures: u32,
+    /// 404 answers (scanning).
+    pub not_found: u32,
+    /// Different paths requested (enumeration).
+    pub distinct_paths: u32,
+    /// Requests the attack detector matched.
+    pub attack_hits: u32,
+    /// 400 and 413 answers (fuzzing).
+    pub malformed: u32,
+    /// Requests slower than `slow_factor` times their route's average and at least `slow_min`.
+    pub slow_requests: u32,
+    pub slow_factor: f64,
+    #[serde(with = "humantime_serde")]
+    pub slow_min: Duration,
+    /// Clients tracked at once; the least recently seen are forgotten beyond it.
+    pub max_subjects: u64,
+    /// Refuse a flagged client IP (403 `banned`) this long; `0s` never bans.
+    #[serde(with = "humantime_serde")]
+    pub ban_for: Duration,
+}
+
+impl Default for AnomalyConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            window: Duration::from_secs(60),
+            auth_failures: 20,
+            not_found: 30,
+            distinct_paths: 50,
+            attack_hits: 3,
+            malformed: 20,
+            slow_requests: 3,
+            slow_factor: 10.0,
+            slow_min: Duration::from_secs(1),
+            max_subjects: 100_000,
+            ban_for: Duration::ZERO,
+        }
+    }
+}
+
+impl AnomalyConfig {
+    pub fn thresholds(&self) -> caly_guard::anomaly::Thresholds {
+        caly_guard::anomaly::Thresholds {
+            window: self.window,
+            auth_failures: self.auth_failures,
+            not_found: self.not_found,
+            distinct_paths: self.distinct_paths,
+            attack_hits: self.attack_hits,
+            malformed: self.malformed,
+            slow_requests: self.slow_requests,
+            slow_factor: self.slow_factor,
+            slow_min: self.slow_min,
+            max_subjects: self.max_subjects,
+            ban_for: self.ban_for,
+        }
+    }
 }
 
 /// The request attack detector: what it does with a finding, per class.
@@ -185,6 +252,7 @@ impl Default for Config {
             http: HttpConfig::default(),
             auth: AuthConfig::default(),
             detector: DetectorConfig::default(),
+            anomaly: AnomalyConfig::default(),
         }
     }
 }

@@ -35,11 +35,17 @@ struct AttackLabels {
     mode: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PatternLabels {
+    pattern: &'static str,
+}
+
 #[derive(Clone)]
 pub struct Metrics {
     registry: Arc<Registry>,
     requests: Family<HttpLabels, Counter>,
     attacks: Family<AttackLabels, Counter>,
+    anomalies: Family<PatternLabels, Counter>,
     latency: HistogramFamily,
     /// Route templates are few and fixed: each is allocated once, so that counting a request
     /// allocates nothing.
@@ -60,9 +66,11 @@ impl Metrics {
             "Requests the attack detector matched, by class, rule and mode",
             attacks.clone(),
         );
+        let anomalies = Family::<PatternLabels, Counter>::default();
+        registry.register("anomalies", "Anomalies flagged by the per-client windows, by pattern", anomalies.clone());
         registry.register("build", "Build information", Info::new(vec![("version", env!("CARGO_PKG_VERSION"))]));
         registry.register_collector(Box::new(PoolCollector(store)));
-        Self { registry: Arc::new(registry), requests, attacks, latency, routes: Arc::default() }
+        Self { registry: Arc::new(registry), requests, attacks, anomalies, latency, routes: Arc::default() }
     }
 
     pub fn observe_request(&self, done: &caly_guard::request_log::Completed<'_>) {
@@ -81,6 +89,10 @@ impl Metrics {
             _ => "monitor",
         };
         self.attacks.get_or_create(&AttackLabels { class, rule, mode }).inc();
+    }
+
+    pub fn anomaly_flagged(&self, pattern: &'static str) {
+        self.anomalies.get_or_create(&PatternLabels { pattern }).inc();
     }
 
     fn route(&self, route: &str) -> Arc<String> {

@@ -4,6 +4,7 @@ use std::{net::SocketAddr, sync::Arc, time::Instant};
 
 use anyhow::Context;
 use axum::Router;
+use caly_guard::anomaly::AnomalyDetector;
 use caly_store::{PoolSettings, Store};
 use tokio::{net::TcpListener, task::JoinHandle};
 
@@ -53,6 +54,7 @@ impl RunningServer {
             }),
             metrics: Metrics::new(store.clone()),
             attack_guard: AttackGuard::new(&config.detector).map(Arc::new),
+            anomalies: config.anomaly.enabled.then(|| Arc::new(AnomalyDetector::new(config.anomaly.thresholds()))),
             config: Arc::new(config),
             store,
             redis,

@@ -41,6 +41,8 @@ pub struct Shared {
     pub passwords: PasswordHasher,
     /// `None` when `rate_limits = "off"`.
     pub rate_limits: Option<Arc<RateLimits>>,
+    /// `None` when anomaly detection is off.
+    pub anomalies: Option<Arc<caly_guard::anomaly::AnomalyDetector>>,
     /// `None` when every detector class is off.
     pub attack_guard: Option<Arc<AttackGuard>>,
     /// The API description served at `/openapi.json`.

@@ -43,6 +43,9 @@ impl FromRequestParts<AppState> for Access {
         let span = tracing::Span::current();
         span.record("tenant_id", claims.tid.as_str());
         span.record("user_id", claims.sub.as_str());
+        if let Some(principal) = parts.extensions.get::<caly_guard::request_log::Principal>() {
+            principal.set(&claims.sub);
+        }
         Ok(Self { claims })
     }
 }

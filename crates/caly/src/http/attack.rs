@@ -8,7 +8,10 @@ use axum::{
     middleware::Next,
     response::{IntoResponse, Response},
 };
-use caly_guard::detector::{Detector, Finding, Mode, RequestView};
+use caly_guard::{
+    detector::{Detector, Finding, Mode, RequestView},
+    request_log::AttackFlagged,
+};
 use caly_store::SYSTEM_CHAIN;
 use serde_json::json;
 
@@ -63,9 +66,13 @@ pub async fn inspect(State(state): State<AppState>, request: Request, next: Next
         if let Err(error) = report(&state, &parts, route.as_deref(), &finding, mode).await {
             return error.into_response();
         }
-        if mode == Mode::Block {
-            return ApiError::AttackBlocked { rule: finding.rule }.into_response();
-        }
+        let mut response = if mode == Mode::Block {
+            ApiError::AttackBlocked { rule: finding.rule }.into_response()
+        } else {
+            next.run(Request::from_parts(parts, Body::from(bytes))).await
+        };
+        response.extensions_mut().insert(AttackFlagged);
+        return response;
     }
     next.run(Request::from_parts(parts, Body::from(bytes))).await
 }

@@ -23,6 +23,9 @@ pub enum ApiError {
     /// Authenticated but not allowed (403).
     #[error("forbidden: {0}")]
     Forbidden(&'static str),
+    /// The client IP is serving a ban after an anomaly (403).
+    #[error("client banned")]
+    Banned,
     /// The attack detector matched the request (403); the rule id, never the payload, is named.
     #[error("attack blocked by rule {rule}")]
     AttackBlocked { rule: &'static str },
@@ -67,6 +70,12 @@ impl ApiError {
             Self::Unauthenticated(detail) => Problem::new(S::UNAUTHORIZED, "unauthenticated", "Unauthorized", *detail)
                 .with_header(header::WWW_AUTHENTICATE, HeaderValue::from_static(r#"Bearer realm="caly""#)),
             Self::Forbidden(detail) => Problem::new(S::FORBIDDEN, "forbidden", "Forbidden", *detail),
+            Self::Banned => Problem::new(
+                S::FORBIDDEN,
+                "banned",
+                "Forbidden",
+                "Requests from this address are refused for a while after suspicious activity.",
+            ),
             Self::AttackBlocked { rule } => Problem::new(
                 S::FORBIDDEN,
                 "attack_blocked",
@@ -174,6 +183,7 @@ mod tests {
             (ApiError::Unauthenticated("no token"), 401, "unauthenticated"),
             (ApiError::Forbidden("role"), 403, "forbidden"),
             (ApiError::AttackBlocked { rule: "sqli-union" }, 403, "attack_blocked"),
+            (ApiError::Banned, 403, "banned"),
             (ApiError::NotFound("call"), 404, "not_found"),
             (ApiError::Conflict("exists".into()), 409, "conflict"),
             (ApiError::PayloadTooLarge { limit: 10 }, 413, "payload_too_large"),

@@ -9,10 +9,10 @@ use axum::{
     middleware::Next,
     response::{IntoResponse, Response},
 };
-use caly_guard::{ClientIp, rate_limit::Decision};
+use caly_guard::{ClientIp, anomaly::AnomalyDetector, rate_limit::Decision};
 use tokio::sync::Semaphore;
 
-use super::error::ApiError;
+use super::{anomaly, error::ApiError};
 use crate::rate_limits::{PolicyLimiter, RateLimits};
 
 /// The body limit in force for a request, for extractors to name in their 413.
@@ -27,6 +27,7 @@ pub struct Limits {
     /// At most this many requests in flight; the next one is answered 503 `overloaded` at once
     /// rather than queued, so overload shows instead of growing latency.
     pub slots: Arc<Semaphore>,
+    pub anomalies: Option<Arc<AnomalyDetector>>,
 }
 
 /// Middleware: sheds load over the concurrency limit, refuses a declared `Content-Length` over
@@ -36,6 +37,12 @@ pub async fn enforce(State(limits): State<Limits>, mut request: Request, next: N
     let Ok(_slot) = limits.slots.try_acquire_owned() else {
         return ApiError::Overloaded.into_response();
     };
+    if let (Some(anomalies), Some(ip)) = (&limits.anomalies, request.extensions().get::<ClientIp>())
+        && anomalies.bans_enabled()
+        && anomalies.is_banned(&anomaly::subject_of_ip(ip.0))
+    {
+        return ApiError::Banned.into_response();
+    }
     let decision = match limits.rate.as_deref().and_then(|rate| policy_for(rate, &request)) {
         Some(limiter) => {
             let ip = request.extensions().get::<ClientIp>().map(|ip| ip.0.to_string()).unwrap_or_default();

@@ -1,6 +1,7 @@
 //! The HTTP edge: routes, the guard stack and the one error format.
 
 pub mod access;
+pub mod anomaly;
 pub mod attack;
 pub mod audit;
 pub mod audit_log;
@@ -71,6 +72,7 @@ pub fn app(state: AppState, extra: Router<AppState>) -> Edge<Router> {
         body_bytes: http.body_limit_bytes,
         timeout: http.request_timeout,
         slots: Arc::new(Semaphore::new(http.concurrency_limit)),
+        anomalies: state.anomalies.clone(),
     };
     let api = Router::from(api)
         .merge(extra)
@@ -78,11 +80,14 @@ pub fn app(state: AppState, extra: Router<AppState>) -> Edge<Router> {
         .layer(DefaultBodyLimit::max(http.body_limit_bytes))
         .layer(from_fn_with_state(limits, limits::enforce));
 
-    let metrics = state.metrics.clone();
+    let observer = state.clone();
     let edge = EdgeLayer {
         log: request_log::RequestLog {
             log_headers: state.config.log.headers,
-            on_complete: Arc::new(move |done| metrics.observe_request(done)),
+            on_complete: Arc::new(move |done| {
+                observer.metrics.observe_request(done);
+                anomaly::observe(&observer, done);
+            }),
         },
         security_headers: SecurityHeaders::api(),
         trusted_proxies: TrustedProxies::new(http.trusted_proxies.clone()),

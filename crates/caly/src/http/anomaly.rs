@@ -1,0 +1,73 @@
+//! Feeds every finished request to the anomaly detector, per client IP and per signed-in user,
+//! and reports what it flags: a warning log line, `caly_anomalies_total{pattern}` and an
+//! `anomaly.flagged` audit row.
+
+use std::{net::IpAddr, time::Instant};
+
+use caly_guard::{
+    anomaly::{Anomaly, Observation},
+    request_log::Completed,
+};
+use caly_store::{AuditEvent, SYSTEM_CHAIN};
+use serde_json::json;
+
+use crate::{auth::now_micros, state::AppState};
+
+pub fn subject_of_ip(ip: IpAddr) -> String {
+    format!("ip:{ip}")
+}
+
+/// Called by the edge for every request, after the response is sent on its way.
+pub fn observe(state: &AppState, done: &Completed<'_>) {
+    let Some(detector) = state.anomalies.as_deref() else {
+        return;
+    };
+    let now = Instant::now();
+    let subjects = done.client_ip.map(subject_of_ip).into_iter().chain(done.user.map(|user| format!("user:{user}")));
+    for subject in subjects {
+        let seen = Observation {
+            subject: &subject,
+            path: done.path,
+            route: done.route,
+            status: done.status.as_u16(),
+            latency: done.latency,
+            attack: done.attack,
+        };
+        for anomaly in detector.observe(&seen, now) {
+            report(state, anomaly, done.client_ip, done.user);
+        }
+    }
+}
+
+/// The request has been answered, so the audit row is written in the background; a failure is
+/// logged as an error rather than dropped.
+fn report(state: &AppState, anomaly: Anomaly, ip: Option<IpAddr>, user: Option<&str>) {
+    let pattern = anomaly.pattern.as_str();
+    tracing::warn!(pattern, subject = anomaly.subject, count = anomaly.count, "anomaly flagged");
+    state.metrics.anomaly_flagged(pattern);
+    let row = AuditEvent {
+        chain: SYSTEM_CHAIN.to_owned(),
+        at: now_micros(),
+        actor_type: if user.is_some() { "user" } else { "anonymous" }.into(),
+        actor_id: user.map(str::to_owned),
+        ip: ip.map(|ip| ip.to_string()),
+        user_agent: None,
+        request_id: None,
+        event: "anomaly.flagged".into(),
+        target: Some(anomaly.subject.clone()),
+        outcome: "flagged".into(),
+        details: json!({
+            "pattern": pattern,
+            "count": anomaly.count,
+            "window_secs": state.config.anomaly.window.as_secs(),
+            "banned_for_secs": state.config.anomaly.ban_for.as_secs(),
+        })
+        .to_string(),
+    };
+    let store = state.store.clone();
+    tokio::spawn(async move {
+        if let Err(error) = store.append_audit(&row).await {
+            tracing::error!(%error, event = "anomaly.flagged", "audit write failed");
+        }
+    });
+}

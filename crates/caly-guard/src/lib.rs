@@ -13,6 +13,7 @@ pub mod redact;
 pub mod request_id;
 pub mod request_log;
 pub mod security_headers;
+pub mod transport;
 
 pub use client_ip::ClientIp;
 pub use problem::{FieldError, Problem};

@@ -234,6 +234,15 @@ pub struct HttpConfig {
     pub shutdown_timeout: Duration,
     /// Networks (CIDR) of reverse proxies whose `Forwarded` / `X-Forwarded-For` are believed.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// PEM certificate chain and private key: serve HTTPS in-process. Both or neither.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// Answer plain-HTTP requests with a 308 to HTTPS (behind a trusted proxy, its
+    /// `X-Forwarded-Proto` says which scheme the client used). Probes are exempt.
+    pub enforce_https: bool,
+    /// Origins (`https://dashboard.example.com`) whose pages may call the API from a browser,
+    /// with credentials. Empty: same-origin only. `*` is refused.
+    pub cors_origins: Vec<String>,
 }
 
 impl Default for Config {
@@ -285,6 +294,10 @@ impl Default for HttpConfig {
             drain_delay: Duration::ZERO,
             shutdown_timeout: Duration::from_secs(30),
             trusted_proxies: Vec::new(),
+            tls_cert: None,
+            tls_key: None,
+            enforce_https: false,
+            cors_origins: Vec::new(),
         }
     }
 }
@@ -347,6 +360,16 @@ impl Config {
         if self.http.concurrency_limit == 0 {
             return Err(("http.concurrency_limit", "at least 1".into()));
         }
+        if self.http.tls_cert.is_some() != self.http.tls_key.is_some() {
+            let missing = if self.http.tls_cert.is_some() { "http.tls_key" } else { "http.tls_cert" };
+            return Err((missing, "set together with the other of http.tls_cert / http.tls_key".into()));
+        }
+        if !self.http.cors_origins.iter().all(|origin| is_origin(origin)) {
+            return Err((
+                "http.cors_origins",
+                "explicit origins such as https://dashboard.example.com (scheme and host, no path; never *)".into(),
+            ));
+        }
         if self.http.request_timeout.is_zero() {
             return Err(("http.request_timeout", "a duration above zero such as `30s`".into()));
         }
@@ -380,6 +403,14 @@ fn env_provider() -> Env {
             None => key.into(),
         }
     })
+}
+
+/// `scheme://host[:port]` and nothing else.
+fn is_origin(origin: &str) -> bool {
+    let Some(rest) = origin.strip_prefix("https://").or_else(|| origin.strip_prefix("http://")) else {
+        return false;
+    };
+    !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
 }
 
 /// The environment variable that sets `key`.

@@ -14,3 +14,4 @@ pub mod scan;
 pub mod server;
 pub mod state;
 pub mod telemetry;
+pub mod tls;

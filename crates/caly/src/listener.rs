@@ -6,6 +6,7 @@ use std::{net::SocketAddr, time::Duration};
 use std::convert::Infallible;
 
 use axum::{body::Body, extract::ConnectInfo, extract::Request, response::Response};
+use caly_guard::transport::Tls;
 use hyper::body::Incoming;
 use hyper_util::{
     rt::{TokioExecutor, TokioIo},
@@ -13,18 +14,22 @@ use hyper_util::{
     service::TowerToHyperService,
 };
 use tokio::{net::TcpListener, task::JoinSet};
+use tokio_rustls::TlsAcceptor;
 use tower::{Service, ServiceExt};
 
 use crate::lifecycle::Lifecycle;
 
 /// How long to wait before accepting again after `accept` failed (e.g. out of file descriptors).
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+/// A client that has not finished the TLS handshake by then is dropped.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Serves `app` until shutdown is requested: then waits `drain_delay` (readiness already fails),
-/// stops accepting, lets in-flight requests finish for up to `shutdown_timeout`, and aborts
-/// whatever is left.
+/// Serves `app` (over TLS when `tls` is given) until shutdown is requested: then waits
+/// `drain_delay` (readiness already fails), stops accepting, lets in-flight requests finish for
+/// up to `shutdown_timeout`, and aborts whatever is left.
 pub async fn serve<S>(
     listener: TcpListener,
+    tls: Option<TlsAcceptor>,
     app: S,
     lifecycle: &Lifecycle,
     drain_delay: Duration,
@@ -57,14 +62,33 @@ pub async fn serve<S>(
         };
         while connections.try_join_next().is_some() {}
         let app = app.clone();
+        let secure = tls.is_some();
         let service = TowerToHyperService::new(tower::service_fn(move |mut request: hyper::Request<Incoming>| {
             request.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
+            if secure {
+                request.extensions_mut().insert(Tls);
+            }
             app.clone().oneshot(request.map(Body::new))
         }));
-        let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned();
-        let connection = graceful.watch(connection);
+        let (builder, watcher, tls) = (builder.clone(), graceful.watcher(), tls.clone());
         connections.spawn(async move {
-            if let Err(error) = connection.await {
+            let served = match tls {
+                None => {
+                    watcher
+                        .watch(builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned())
+                        .await
+                }
+                Some(acceptor) => match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                    Ok(Ok(stream)) => {
+                        let connection =
+                            builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned();
+                        watcher.watch(connection).await
+                    }
+                    Ok(Err(error)) => return tracing::debug!(%peer, %error, "TLS handshake failed"),
+                    Err(_) => return tracing::debug!(%peer, "TLS handshake timed out"),
+                },
+            };
+            if let Err(error) = served {
                 tracing::debug!(%peer, error, "connection ended with an error");
             }
         });

@@ -7,6 +7,7 @@ use axum::Router;
 use caly_guard::anomaly::AnomalyDetector;
 use caly_store::{PoolSettings, Store};
 use tokio::{net::TcpListener, task::JoinHandle};
+use tokio_rustls::TlsAcceptor;
 
 use crate::{
     auth::{self, PasswordHasher, TokenKeys},
@@ -19,6 +20,7 @@ use crate::{
     rate_limits::{self, RateLimits},
     redis_link::RedisLink,
     state::{AppState, Shared},
+    tls,
 };
 
 /// A server that is listening; it becomes ready once migrations are applied.
@@ -45,6 +47,10 @@ impl RunningServer {
             .transpose()
             .context("invalid redis.url")?;
         let secret = auth::signing_secret(&config.auth, &config.data_dir)?;
+        let tls = match (&config.http.tls_cert, &config.http.tls_key) {
+            (Some(cert), Some(key)) => Some(tls::acceptor(cert, key)?),
+            _ => None,
+        };
         let state = AppState::new(Shared {
             tokens: TokenKeys::new(&secret, config.auth.access_token_ttl),
             passwords: PasswordHasher::new(config.auth.hash_concurrency),
@@ -62,7 +68,7 @@ impl RunningServer {
             started_at: Instant::now(),
             openapi: Arc::new(http::openapi()),
         });
-        let task = tokio::spawn(run(listener, state.clone(), extra_routes));
+        let task = tokio::spawn(run(listener, tls, state.clone(), extra_routes));
         Ok(Self { addr, state, task })
     }
 
@@ -77,7 +83,12 @@ impl RunningServer {
     }
 }
 
-async fn run(listener: TcpListener, state: AppState, extra_routes: Router<AppState>) -> anyhow::Result<()> {
+async fn run(
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    state: AppState,
+    extra_routes: Router<AppState>,
+) -> anyhow::Result<()> {
     let lifecycle = state.lifecycle.clone();
     let store = state.store.clone();
     let http = state.config.http.clone();
@@ -92,7 +103,7 @@ async fn run(listener: TcpListener, state: AppState, extra_routes: Router<AppSta
             }
         })
     });
-    let serve = listener::serve(listener, app, &lifecycle, http.drain_delay, http.shutdown_timeout);
+    let serve = listener::serve(listener, tls, app, &lifecycle, http.drain_delay, http.shutdown_timeout);
     let migrate = async {
         store.migrate().await.context("migrations failed")?;
         if demo {

@@ -26,9 +26,12 @@ use caly_guard::{
     edge::{Edge, EdgeLayer},
     request_log,
     security_headers::SecurityHeaders,
+    transport::HttpsPolicy,
 };
+use http::{HeaderName, HeaderValue, Method, header};
 use tokio::sync::Semaphore;
 use tower::Layer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::state::AppState;
@@ -91,14 +94,37 @@ pub fn app(state: AppState, extra: Router<AppState>) -> Edge<Router> {
         },
         security_headers: SecurityHeaders::api(),
         trusted_proxies: TrustedProxies::new(http.trusted_proxies.clone()),
+        https: HttpsPolicy { enforce: http.enforce_https, exempt_paths: vec!["/livez", "/readyz", "/startupz"] },
         on_panic: Arc::new(panic_response),
     };
     let router = Router::from(probes)
         .merge(api)
         .fallback(|| async { StatusCode::NOT_FOUND })
         .layer(from_fn(request_log::expose_route))
+        .layer(cors(&http.cors_origins))
         .with_state(state);
     edge.layer(router)
+}
+
+/// Browsers on the listed origins may call the API with credentials; no origin, no CORS
+/// headers. Never `*`: configuration refuses it.
+fn cors(origins: &[String]) -> CorsLayer {
+    let origins: Vec<HeaderValue> = origins.iter().filter_map(|origin| HeaderValue::from_str(origin).ok()).collect();
+    if origins.is_empty() {
+        return CorsLayer::new();
+    }
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_credentials(true)
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, HeaderName::from_static("x-request-id")])
+        .expose_headers([
+            HeaderName::from_static("x-request-id"),
+            HeaderName::from_static("ratelimit"),
+            HeaderName::from_static("ratelimit-policy"),
+            header::RETRY_AFTER,
+        ])
+        .max_age(std::time::Duration::from_secs(600))
 }
 
 fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {

@@ -51,12 +51,12 @@ pub fn posture(config: &Config, demo_active: bool) -> Vec<Finding> {
             "list only your reverse proxies' networks in http.trusted_proxies",
         );
     }
-    if !config.listen.ip().is_loopback() {
+    if !config.listen.ip().is_loopback() && config.http.tls_cert.is_none() && !config.http.enforce_https {
         add(
             Severity::Medium,
             "plain-http-exposed",
             "Serving plain HTTP on a non-loopback address",
-            "terminate TLS in a reverse proxy in front of Caly and listen on loopback or a private network",
+            "set http.tls_cert/http.tls_key, or terminate TLS in a trusted reverse proxy and set http.enforce_https",
         );
     }
     let url = config.database_url();

@@ -83,26 +83,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn scan(config: &Config, format: Format) -> anyhow::Result<()> {
-    let demo_active = match server::open_store(config).await {
-        Ok(store) => {
-            let email = caly_core::Email::parse(crate::demo::DEMO_EMAIL)?;
-            let active = store.user_by_email(&email).await.ok().flatten().is_some_and(|u| u.active);
-            store.close().await;
-            active
-        }
-        Err(_) => false,
-    };
-    let mut findings = scan::posture(config, demo_active);
-    match &config.advisory_db {
-        Some(db) => findings.extend(scan::audit_lockfile(db, scan::CARGO_LOCK)?),
-        None => findings.push(scan::Finding {
-            severity: scan::Severity::Info,
-            id: "dependency-audit-skipped".into(),
-            title: "No advisory database configured".into(),
-            detail: "set advisory_db (CALY_ADVISORY_DB) to a RustSec advisory-db checkout".into(),
-        }),
+    let store = server::open_store(config).await.ok();
+    let findings = scan::findings(config, store.as_ref()).await?;
+    if let Some(store) = store {
+        store.close().await;
     }
-    findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
     match format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "findings": findings }))?),
         Format::Text => {

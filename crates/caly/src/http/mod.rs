@@ -1,6 +1,7 @@
 //! The HTTP edge: routes, the guard stack and the one error format.
 
 pub mod access;
+pub mod admin;
 pub mod anomaly;
 pub mod attack;
 pub mod audit;
@@ -54,7 +55,8 @@ pub fn routes() -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>) {
         .routes(routes!(identity::logout))
         .routes(routes!(identity::logout_all))
         .routes(routes!(identity::me))
-        .routes(routes!(audit_log::list));
+        .routes(routes!(audit_log::list))
+        .routes(routes!(admin::scan));
     (probes, api)
 }
 

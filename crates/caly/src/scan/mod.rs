@@ -6,10 +6,12 @@ mod posture;
 
 use serde::Serialize;
 
+use crate::config::Config;
+
 pub use dependencies::audit_lockfile;
 pub use posture::posture;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Info,
@@ -19,7 +21,7 @@ pub enum Severity {
     Critical,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Finding {
     pub severity: Severity,
     /// Stable identifier: a check name such as `rate-limits-off`, or a RustSec id.
@@ -37,6 +39,31 @@ impl Finding {
 
 /// The lock file this binary was built from.
 pub const CARGO_LOCK: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../Cargo.lock"));
+
+/// Every finding, most severe first: the posture of `config` (and, with a database, whether the
+/// demo owner can still sign in) and the dependency audit. The audit reads the advisory
+/// database from disk, so it runs on a blocking thread.
+pub async fn findings(config: &Config, store: Option<&caly_store::Store>) -> anyhow::Result<Vec<Finding>> {
+    let demo_active = match store {
+        Some(store) => {
+            let email = caly_core::Email::parse(crate::demo::DEMO_EMAIL)?;
+            store.user_by_email(&email).await.ok().flatten().is_some_and(|user| user.active)
+        }
+        None => false,
+    };
+    let mut findings = posture(config, demo_active);
+    match config.advisory_db.clone() {
+        Some(db) => findings.extend(tokio::task::spawn_blocking(move || audit_lockfile(&db, CARGO_LOCK)).await??),
+        None => findings.push(Finding::new(
+            Severity::Info,
+            "dependency-audit-skipped",
+            "No advisory database configured",
+            "set advisory_db (CALY_ADVISORY_DB) to a RustSec advisory-db checkout",
+        )),
+    }
+    findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    Ok(findings)
+}
 
 /// Whether the findings should fail the scan: any of high severity or worse.
 pub fn fails(findings: &[Finding]) -> bool {

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use caly::{rate_limits::RateLimits, redis_link::RedisLink};
+use caly::{config::Config, metrics::Metrics, rate_limits::RateLimits, redis_link::RedisLink, server};
 
 async fn measure(limits: &RateLimits, decisions: u32, keys: u32) -> Duration {
     let started = Instant::now();
@@ -16,7 +16,10 @@ async fn measure(limits: &RateLimits, decisions: u32, keys: u32) -> Duration {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
-    let memory = RateLimits::new(None);
+    let dir = tempfile::tempdir()?;
+    let config = Config { data_dir: dir.path().to_owned(), ..Config::default() };
+    let metrics = Metrics::new(server::open_store(&config).await?);
+    let memory = RateLimits::new(&config.policies, None, metrics.clone());
     measure(&memory, 100_000, 10_000).await;
     println!(
         "memory: {:?} per decision (1,000,000 decisions over 10,000 keys)",
@@ -25,7 +28,7 @@ async fn main() -> anyhow::Result<()> {
 
     if let Some(url) = std::env::args().nth(1) {
         let prefix = format!("caly-bench-{}:", std::process::id());
-        let redis = RateLimits::new(Some((RedisLink::new(&url)?, prefix)));
+        let redis = RateLimits::new(&config.policies, Some((RedisLink::new(&url)?, prefix)), metrics.clone());
         measure(&redis, 1_000, 100).await;
         println!(
             "redis: {:?} per decision, one at a time (20,000 decisions over 1,000 keys)",

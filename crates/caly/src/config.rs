@@ -15,7 +15,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize, Serializer};
 
 const ENV_PREFIX: &str = "CALY_";
-const SECTIONS: [&str; 7] = ["database", "redis", "log", "http", "auth", "detector", "anomaly"];
+const SECTIONS: [&str; 8] = ["database", "redis", "log", "http", "auth", "detector", "anomaly", "policies"];
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -43,6 +43,59 @@ pub struct Config {
     pub auth: AuthConfig,
     pub detector: DetectorConfig,
     pub anomaly: AnomalyConfig,
+    pub policies: PoliciesConfig,
+}
+
+/// The rate-limit policies (GCRA): `limit` requests per `window`, at most `burst` at once.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PoliciesConfig {
+    /// Sign-in attempts per client IP.
+    pub login: PolicyConfig,
+    /// Registrations per client IP.
+    pub register: PolicyConfig,
+    /// Other unauthenticated API requests per client IP.
+    pub public: PolicyConfig,
+    /// Authenticated API requests per user.
+    pub api: PolicyConfig,
+    /// Keys each policy tracks at once in memory; beyond it the least valuable are forgotten.
+    pub max_keys: u64,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyConfig {
+    pub limit: u32,
+    #[serde(with = "humantime_serde")]
+    pub window: Duration,
+    pub burst: u32,
+    /// When Redis cannot be reached: `closed` refuses (429), `open` lets requests through.
+    pub on_store_failure: FailMode,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FailMode {
+    Open,
+    Closed,
+}
+
+impl PolicyConfig {
+    const fn new(limit: u32, window_secs: u64, burst: u32, on_store_failure: FailMode) -> Self {
+        Self { limit, window: Duration::from_secs(window_secs), burst, on_store_failure }
+    }
+}
+
+impl Default for PoliciesConfig {
+    fn default() -> Self {
+        Self {
+            login: PolicyConfig::new(6, 900, 6, FailMode::Closed),
+            register: PolicyConfig::new(5, 900, 5, FailMode::Open),
+            public: PolicyConfig::new(120, 60, 120, FailMode::Open),
+            api: PolicyConfig::new(600, 60, 100, FailMode::Open),
+            max_keys: 100_000,
+        }
+    }
 }
 
 /// Per-client anomaly detection over a sliding window; each count is "within one window".
@@ -262,6 +315,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             detector: DetectorConfig::default(),
             anomaly: AnomalyConfig::default(),
+            policies: PoliciesConfig::default(),
         }
     }
 }
@@ -359,6 +413,16 @@ impl Config {
         }
         if self.http.concurrency_limit == 0 {
             return Err(("http.concurrency_limit", "at least 1".into()));
+        }
+        let policies = &self.policies;
+        let named = [
+            ("policies.login", policies.login),
+            ("policies.register", policies.register),
+            ("policies.public", policies.public),
+            ("policies.api", policies.api),
+        ];
+        if let Some((key, _)) = named.iter().find(|(_, p)| p.limit == 0 || p.burst == 0 || p.window.is_zero()) {
+            return Err((key, "limit and burst of at least 1 and a window above zero".into()));
         }
         if self.http.tls_cert.is_some() != self.http.tls_key.is_some() {
             let missing = if self.http.tls_cert.is_some() { "http.tls_key" } else { "http.tls_cert" };

@@ -40,12 +40,19 @@ struct PatternLabels {
     pattern: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PolicyLabels {
+    policy: &'static str,
+}
+
 #[derive(Clone)]
 pub struct Metrics {
     registry: Arc<Registry>,
     requests: Family<HttpLabels, Counter>,
     attacks: Family<AttackLabels, Counter>,
     anomalies: Family<PatternLabels, Counter>,
+    rate_limited: Family<PolicyLabels, Counter>,
+    rate_limit_store_failures: Family<PolicyLabels, Counter>,
     latency: HistogramFamily,
     /// Route templates are few and fixed: each is allocated once, so that counting a request
     /// allocates nothing.
@@ -68,9 +75,26 @@ impl Metrics {
         );
         let anomalies = Family::<PatternLabels, Counter>::default();
         registry.register("anomalies", "Anomalies flagged by the per-client windows, by pattern", anomalies.clone());
+        let rate_limited = Family::<PolicyLabels, Counter>::default();
+        registry.register("rate_limited", "Requests refused by a rate-limit policy", rate_limited.clone());
+        let rate_limit_store_failures = Family::<PolicyLabels, Counter>::default();
+        registry.register(
+            "rate_limit_store_failures",
+            "Rate-limit decisions made without Redis (it could not be reached)",
+            rate_limit_store_failures.clone(),
+        );
         registry.register("build", "Build information", Info::new(vec![("version", env!("CARGO_PKG_VERSION"))]));
         registry.register_collector(Box::new(PoolCollector(store)));
-        Self { registry: Arc::new(registry), requests, attacks, anomalies, latency, routes: Arc::default() }
+        Self {
+            registry: Arc::new(registry),
+            requests,
+            attacks,
+            anomalies,
+            rate_limited,
+            rate_limit_store_failures,
+            latency,
+            routes: Arc::default(),
+        }
     }
 
     pub fn observe_request(&self, done: &caly_guard::request_log::Completed<'_>) {
@@ -89,6 +113,14 @@ impl Metrics {
             _ => "monitor",
         };
         self.attacks.get_or_create(&AttackLabels { class, rule, mode }).inc();
+    }
+
+    pub fn rate_limited(&self, policy: &'static str) {
+        self.rate_limited.get_or_create(&PolicyLabels { policy }).inc();
+    }
+
+    pub fn rate_limit_store_failed(&self, policy: &'static str) {
+        self.rate_limit_store_failures.get_or_create(&PolicyLabels { policy }).inc();
     }
 
     pub fn anomaly_flagged(&self, pattern: &'static str) {

@@ -6,7 +6,11 @@ use std::{num::NonZeroU32, sync::LazyLock, time::Duration};
 use caly_guard::rate_limit::{Decision, Limiter, Policy};
 use redis::Script;
 
-use crate::redis_link::RedisLink;
+use crate::{
+    config::{FailMode, PoliciesConfig, PolicyConfig},
+    metrics::Metrics,
+    redis_link::RedisLink,
+};
 
 /// How often idle in-memory keys are dropped.
 pub const SWEEP_EVERY: Duration = Duration::from_secs(60);
@@ -36,45 +40,46 @@ return {1, math.floor((now + tolerance + interval - new_tat) / interval)}
 /// Where a policy keeps its counts.
 pub enum Store {
     Memory(Limiter),
-    Redis {
-        link: RedisLink,
-        prefix: String,
-        /// When Redis cannot be reached: refuse (`true`, for sign-in) or allow (`false`).
-        fail_closed: bool,
-    },
+    Redis { link: RedisLink, prefix: String },
 }
 
 pub struct PolicyLimiter {
     pub policy: Policy,
     store: Store,
+    fail: FailMode,
+    metrics: Metrics,
 }
 
 impl PolicyLimiter {
     pub async fn check(&self, key: String) -> Decision {
-        match &self.store {
+        let decision = match &self.store {
             Store::Memory(limiter) => limiter.check(key),
-            Store::Redis { link, prefix, fail_closed } => {
-                let interval = self.policy.window.as_micros() as u64 / u64::from(self.policy.limit.get());
-                let tolerance = interval * u64::from(self.policy.limit.get() - 1);
-                let redis_key = format!("{prefix}{}:{key}", self.policy.name);
-                let result: Result<(i64, i64), String> = link
-                    .run(|mut connection| async move {
-                        GCRA_SCRIPT.key(redis_key).arg(interval).arg(tolerance).invoke_async(&mut connection).await
-                    })
-                    .await;
-                match result {
-                    Ok((1, remaining)) => Decision::Allowed { remaining: remaining.max(0) as u32 },
-                    Ok((_, wait_micros)) => {
-                        Decision::Limited { retry_after: Duration::from_micros(wait_micros.max(0) as u64) }
-                    }
-                    Err(error) => {
-                        tracing::warn!(policy = self.policy.name, %error, fail_closed, "rate limiter unreachable");
-                        if *fail_closed {
-                            Decision::Limited { retry_after: Duration::from_secs(1) }
-                        } else {
-                            Decision::Allowed { remaining: 0 }
-                        }
-                    }
+            Store::Redis { link, prefix } => self.check_in_redis(link, prefix, key).await,
+        };
+        if matches!(decision, Decision::Limited { .. }) {
+            self.metrics.rate_limited(self.policy.name);
+        }
+        decision
+    }
+
+    async fn check_in_redis(&self, link: &RedisLink, prefix: &str, key: String) -> Decision {
+        let interval = self.policy.interval().as_micros() as u64;
+        let tolerance = interval * u64::from(self.policy.burst.get() - 1);
+        let redis_key = format!("{prefix}{}:{key}", self.policy.name);
+        let result: Result<(i64, i64), String> = link
+            .run(|mut connection| async move {
+                GCRA_SCRIPT.key(redis_key).arg(interval).arg(tolerance).invoke_async(&mut connection).await
+            })
+            .await;
+        match result {
+            Ok((1, remaining)) => Decision::Allowed { remaining: remaining.max(0) as u32 },
+            Ok((_, wait_micros)) => Decision::Limited { retry_after: Duration::from_micros(wait_micros.max(0) as u64) },
+            Err(error) => {
+                tracing::warn!(policy = self.policy.name, %error, fail = ?self.fail, "rate limiter unreachable");
+                self.metrics.rate_limit_store_failed(self.policy.name);
+                match self.fail {
+                    FailMode::Closed => Decision::Limited { retry_after: Duration::from_secs(1) },
+                    FailMode::Open => Decision::Allowed { remaining: 0 },
                 }
             }
         }
@@ -82,41 +87,42 @@ impl PolicyLimiter {
 }
 
 pub struct RateLimits {
-    /// Sign-in attempts per client IP: 6 per 15 minutes (fails closed).
+    /// Sign-in attempts per client IP.
     pub login: PolicyLimiter,
-    /// Registrations per client IP: 5 per 15 minutes.
+    /// Registrations per client IP.
     pub register: PolicyLimiter,
-    /// Any other unauthenticated API request per client IP: 120 per minute.
+    /// Any other unauthenticated API request per client IP.
     pub public: PolicyLimiter,
-}
-
-fn policy(name: &'static str, limit: u32, window_secs: u64) -> Policy {
-    Policy {
-        name,
-        limit: NonZeroU32::new(limit).expect("at least one request"),
-        window: Duration::from_secs(window_secs),
-    }
+    /// Authenticated API requests per user.
+    pub api: PolicyLimiter,
 }
 
 impl RateLimits {
     /// In memory, or in Redis under `prefix` when a link is given.
-    pub fn new(redis: Option<(RedisLink, String)>) -> Self {
-        let make = |policy: Policy, fail_closed: bool| PolicyLimiter {
-            policy,
-            store: match &redis {
-                Some((link, prefix)) => Store::Redis { link: link.clone(), prefix: prefix.clone(), fail_closed },
-                None => Store::Memory(Limiter::new(policy)),
-            },
+    pub fn new(config: &PoliciesConfig, redis: Option<(RedisLink, String)>, metrics: Metrics) -> Self {
+        let make = |name: &'static str, settings: PolicyConfig| {
+            let policy = Policy {
+                name,
+                limit: NonZeroU32::new(settings.limit).expect("validated: at least 1"),
+                window: settings.window,
+                burst: NonZeroU32::new(settings.burst).expect("validated: at least 1"),
+            };
+            let store = match &redis {
+                Some((link, prefix)) => Store::Redis { link: link.clone(), prefix: prefix.clone() },
+                None => Store::Memory(Limiter::new(policy, config.max_keys)),
+            };
+            PolicyLimiter { policy, store, fail: settings.on_store_failure, metrics: metrics.clone() }
         };
         Self {
-            login: make(policy("login", 6, 900), true),
-            register: make(policy("register", 5, 900), false),
-            public: make(policy("public", 120, 60), false),
+            login: make("login", config.login),
+            register: make("register", config.register),
+            public: make("public", config.public),
+            api: make("api", config.api),
         }
     }
 
     pub fn forget_idle(&self) {
-        for limiter in [&self.login, &self.register, &self.public] {
+        for limiter in [&self.login, &self.register, &self.public, &self.api] {
             if let Store::Memory(memory) = &limiter.store {
                 let kept = memory.forget_idle();
                 tracing::debug!(policy = limiter.policy.name, kept, "rate-limit keys swept");

@@ -51,14 +51,15 @@ impl RunningServer {
             (Some(cert), Some(key)) => Some(tls::acceptor(cert, key)?),
             _ => None,
         };
+        let metrics = Metrics::new(store.clone());
         let state = AppState::new(Shared {
             tokens: TokenKeys::new(&secret, config.auth.access_token_ttl),
             passwords: PasswordHasher::new(config.auth.hash_concurrency),
             rate_limits: (config.rate_limits == Switch::On).then(|| {
                 let shared = redis.clone().map(|link| (link, config.redis.key_prefix.clone()));
-                Arc::new(RateLimits::new(shared))
+                Arc::new(RateLimits::new(&config.policies, shared, metrics.clone()))
             }),
-            metrics: Metrics::new(store.clone()),
+            metrics,
             attack_guard: AttackGuard::new(&config.detector).map(Arc::new),
             anomalies: config.anomaly.enabled.then(|| Arc::new(AnomalyDetector::new(config.anomaly.thresholds()))),
             config: Arc::new(config),

@@ -2,7 +2,7 @@
 
 mod support;
 
-use caly::config::Switch;
+use caly::config::{FailMode, PolicyConfig, Switch};
 use serde_json::json;
 use support::{Engine, TestApp, problem};
 
@@ -49,14 +49,42 @@ async fn registrations_are_limited_to_five_per_fifteen_minutes_per_ip() {
 }
 
 #[tokio::test]
-async fn probes_and_signed_in_requests_are_not_counted_as_public() {
-    let app = limited_app().await;
+async fn probes_are_not_counted_and_signed_in_users_have_their_own_allowance() {
+    let app = TestApp::builder(Engine::Sqlite)
+        .config(|c| {
+            c.rate_limits = Switch::On;
+            c.policies.api = PolicyConfig { limit: 3, burst: 3, ..c.policies.api };
+        })
+        .spawn()
+        .await;
     for _ in 0..150 {
         assert_eq!(app.get("/livez").await.status(), 200);
     }
-    let response = app.get_authorized("/metrics").await;
-    assert_eq!(response.status(), 200);
-    assert!(!response.headers().contains_key("ratelimit"));
+    let registration = json!({
+        "email": "asha@example.in", "password": "correct horse battery", "name": "Asha Rao",
+        "store_name": "Kurta Ghar", "timezone": "Asia/Kolkata", "language": "en"
+    });
+    assert_eq!(app.post_json("/api/v1/auth/register", &registration).await.status(), 201);
+    let login = json!({"email": "asha@example.in", "password": "correct horse battery"});
+    let tokens: serde_json::Value = app.post_json("/api/v1/auth/login", &login).await.json().await.unwrap();
+    let token = tokens["access_token"].as_str().unwrap();
+    let me = || app.client.get(app.url("/api/v1/me")).bearer_auth(token).send();
+    for remaining in (0..3).rev() {
+        let response = me().await.unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["ratelimit-policy"], "\"api\";q=3;w=60");
+        assert_eq!(
+            response.headers()["ratelimit"].to_str().unwrap().split(';').nth(1),
+            Some(format!("r={remaining}").as_str())
+        );
+    }
+    problem(me().await.unwrap(), 429, "rate_limited").await;
+    // The same client without a token still has its public allowance.
+    let public = app.get("/api/v1/me").await;
+    assert_eq!(public.status(), 401);
+    assert!(public.headers()["ratelimit-policy"].to_str().unwrap().starts_with("\"public\""));
+    let metrics = app.get_authorized("/metrics").await.text().await.unwrap();
+    assert!(metrics.contains(r#"caly_rate_limited_total{policy="api"} 1"#), "{metrics}");
 }
 
 #[tokio::test]
@@ -108,4 +136,19 @@ async fn unreachable_redis_fails_closed_for_sign_in_and_open_elsewhere() {
     problem(app.post_json("/api/v1/auth/login", &login_body()).await, 429, "rate_limited").await;
     let public = app.get("/api/v1/audit").await;
     assert_eq!(public.status(), 401, "public requests pass when the limiter is down");
+    let metrics = app.get_authorized("/metrics").await.text().await.unwrap();
+    assert!(metrics.contains(r#"caly_rate_limit_store_failures_total{policy="login"} 1"#), "{metrics}");
+}
+
+#[tokio::test]
+async fn each_policy_chooses_how_it_fails() {
+    let app = TestApp::builder(Engine::Sqlite)
+        .config(|c| {
+            c.rate_limits = Switch::On;
+            c.redis.url = Some(secrecy::SecretString::from("redis://127.0.0.1:1"));
+            c.policies.public.on_store_failure = FailMode::Closed;
+        })
+        .spawn()
+        .await;
+    problem(app.get("/api/v1/audit").await, 429, "rate_limited").await;
 }

@@ -13,7 +13,10 @@ use caly_guard::{ClientIp, anomaly::AnomalyDetector, rate_limit::Decision};
 use tokio::sync::Semaphore;
 
 use super::{anomaly, error::ApiError};
-use crate::rate_limits::{PolicyLimiter, RateLimits};
+use crate::{
+    auth::TokenKeys,
+    rate_limits::{PolicyLimiter, RateLimits},
+};
 
 /// The body limit in force for a request, for extractors to name in their 413.
 #[derive(Debug, Clone, Copy)]
@@ -28,6 +31,8 @@ pub struct Limits {
     /// rather than queued, so overload shows instead of growing latency.
     pub slots: Arc<Semaphore>,
     pub anomalies: Option<Arc<AnomalyDetector>>,
+    /// To key the `api` policy by the signed-in user.
+    pub tokens: TokenKeys,
 }
 
 /// Middleware: sheds load over the concurrency limit, refuses a declared `Content-Length` over
@@ -43,11 +48,8 @@ pub async fn enforce(State(limits): State<Limits>, mut request: Request, next: N
     {
         return ApiError::Banned.into_response();
     }
-    let decision = match limits.rate.as_deref().and_then(|rate| policy_for(rate, &request)) {
-        Some(limiter) => {
-            let ip = request.extensions().get::<ClientIp>().map(|ip| ip.0.to_string()).unwrap_or_default();
-            Some((limiter.policy, limiter.check(ip).await))
-        }
+    let decision = match limits.rate.as_deref().map(|rate| policy_for(rate, &limits.tokens, &request)) {
+        Some((limiter, key)) => Some((limiter.policy, limiter.check(key).await)),
         None => None,
     };
     if let Some((policy, decision @ Decision::Limited { retry_after })) = decision {
@@ -71,13 +73,16 @@ pub async fn enforce(State(limits): State<Limits>, mut request: Request, next: N
     response
 }
 
-/// Which policy a request counts against: its route's own, or `public` for any other request
-/// that carries no credentials. Signed-in callers' limits come with per-user policies.
-fn policy_for<'a>(rate: &'a RateLimits, request: &Request) -> Option<&'a PolicyLimiter> {
+/// Which policy a request counts against, and under which key: its route's own (per client IP),
+/// `api` per user for a request with a valid access token, `public` per client IP for the rest.
+fn policy_for<'a>(rate: &'a RateLimits, tokens: &TokenKeys, request: &Request) -> (&'a PolicyLimiter, String) {
+    let ip = || request.extensions().get::<ClientIp>().map(|ip| ip.0.to_string()).unwrap_or_default();
     match request.extensions().get::<MatchedPath>().map(MatchedPath::as_str) {
-        Some("/api/v1/auth/login") => Some(&rate.login),
-        Some("/api/v1/auth/register") => Some(&rate.register),
-        _ if !request.headers().contains_key(header::AUTHORIZATION) => Some(&rate.public),
-        _ => None,
+        Some("/api/v1/auth/login") => (&rate.login, ip()),
+        Some("/api/v1/auth/register") => (&rate.register, ip()),
+        _ => match super::access::bearer_token(request.headers()).and_then(|token| tokens.verify(token)) {
+            Some(claims) => (&rate.api, claims.sub),
+            None => (&rate.public, ip()),
+        },
     }
 }

@@ -78,6 +78,7 @@ pub fn app(state: AppState, extra: Router<AppState>) -> Edge<Router> {
         timeout: http.request_timeout,
         slots: Arc::new(Semaphore::new(http.concurrency_limit)),
         anomalies: state.anomalies.clone(),
+        tokens: state.tokens.clone(),
     };
     let api = Router::from(api)
         .merge(extra)

@@ -42,9 +42,16 @@ impl FromRequestParts<AppState> for Access {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = bearer(parts).ok_or(ApiError::Unauthenticated("A bearer token is required."))?;
-        let claims =
-            state.tokens.verify(token).ok_or(ApiError::Unauthenticated("The access token is invalid or expired."))?;
+        let claims = match parts.extensions.remove::<AccessClaims>() {
+            Some(verified) => verified,
+            None => {
+                let token = bearer(parts).ok_or(ApiError::Unauthenticated("A bearer token is required."))?;
+                state
+                    .tokens
+                    .verify(token)
+                    .ok_or(ApiError::Unauthenticated("The access token is invalid or expired."))?
+            }
+        };
         let span = tracing::Span::current();
         span.record("tenant_id", claims.tid.as_str());
         span.record("user_id", claims.sub.as_str());

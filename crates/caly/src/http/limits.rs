@@ -48,8 +48,11 @@ pub async fn enforce(State(limits): State<Limits>, mut request: Request, next: N
     {
         return ApiError::Banned.into_response();
     }
-    let decision = match limits.rate.as_deref().map(|rate| policy_for(rate, &limits.tokens, &request)) {
-        Some((limiter, key)) => Some((limiter.policy, limiter.check(key).await)),
+    let decision = match limits.rate.as_deref() {
+        Some(rate) => {
+            let (limiter, key) = policy_for(rate, &limits.tokens, &mut request);
+            Some((limiter.policy, limiter.check(key).await))
+        }
         None => None,
     };
     if let Some((policy, decision @ Decision::Limited { retry_after })) = decision {
@@ -75,14 +78,20 @@ pub async fn enforce(State(limits): State<Limits>, mut request: Request, next: N
 
 /// Which policy a request counts against, and under which key: its route's own (per client IP),
 /// `api` per user for a request with a valid access token, `public` per client IP for the rest.
-fn policy_for<'a>(rate: &'a RateLimits, tokens: &TokenKeys, request: &Request) -> (&'a PolicyLimiter, String) {
-    let ip = || request.extensions().get::<ClientIp>().map(|ip| ip.0.to_string()).unwrap_or_default();
+/// A verified token's claims are handed on to the `Access` extractor, which then need not
+/// verify the signature again.
+fn policy_for<'a>(rate: &'a RateLimits, tokens: &TokenKeys, request: &mut Request) -> (&'a PolicyLimiter, String) {
+    let ip = request.extensions().get::<ClientIp>().map(|ip| ip.0.to_string()).unwrap_or_default();
     match request.extensions().get::<MatchedPath>().map(MatchedPath::as_str) {
-        Some("/api/v1/auth/login") => (&rate.login, ip()),
-        Some("/api/v1/auth/register") => (&rate.register, ip()),
+        Some("/api/v1/auth/login") => (&rate.login, ip),
+        Some("/api/v1/auth/register") => (&rate.register, ip),
         _ => match super::access::bearer_token(request.headers()).and_then(|token| tokens.verify(token)) {
-            Some(claims) => (&rate.api, claims.sub),
-            None => (&rate.public, ip()),
+            Some(claims) => {
+                let user = claims.sub.clone();
+                request.extensions_mut().insert(claims);
+                (&rate.api, user)
+            }
+            None => (&rate.public, ip),
         },
     }
 }

@@ -15,6 +15,7 @@ use std::{
 };
 
 use moka::sync::Cache;
+use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Pattern {
@@ -48,29 +49,56 @@ impl Pattern {
     }
 }
 
-/// How many events of each kind within one window make an anomaly.
-#[derive(Debug, Clone)]
-pub struct Thresholds {
+/// Whether to look for anomalies, and how many events of each kind within one window make one.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AnomalySettings {
+    pub enabled: bool,
+    #[serde(with = "humantime_serde")]
     pub window: Duration,
-    /// 401 and 403 answers.
+    /// 401 and 403 answers (credential stuffing).
     pub auth_failures: u32,
+    /// 404 answers (scanning).
     pub not_found: u32,
+    /// Different paths requested (enumeration).
     pub distinct_paths: u32,
+    /// Requests the attack detector matched.
     pub attack_hits: u32,
-    /// 400 and 413 answers.
+    /// 400 and 413 answers (fuzzing).
     pub malformed: u32,
     /// Requests slower than `slow_factor` times their route's average (and at least
     /// `slow_min`), once the route has `SLOW_SAMPLES` samples.
     pub slow_requests: u32,
     pub slow_factor: f64,
+    #[serde(with = "humantime_serde")]
     pub slow_min: Duration,
     /// Subjects tracked at once; the least recently seen are dropped beyond it.
     pub max_subjects: u64,
-    /// How long a flagged subject is refused; zero: never.
+    /// How long a flagged client IP is refused; zero: never.
+    #[serde(with = "humantime_serde")]
     pub ban_for: Duration,
 }
 
-impl Thresholds {
+impl Default for AnomalySettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            window: Duration::from_secs(60),
+            auth_failures: 20,
+            not_found: 30,
+            distinct_paths: 50,
+            attack_hits: 3,
+            malformed: 20,
+            slow_requests: 3,
+            slow_factor: 10.0,
+            slow_min: Duration::from_secs(1),
+            max_subjects: 100_000,
+            ban_for: Duration::ZERO,
+        }
+    }
+}
+
+impl AnomalySettings {
     fn limit(&self, pattern: Pattern) -> u32 {
         match pattern {
             Pattern::CredentialStuffing => self.auth_failures,
@@ -106,7 +134,7 @@ pub struct Anomaly {
 }
 
 pub struct AnomalyDetector {
-    thresholds: Thresholds,
+    thresholds: AnomalySettings,
     windows: Cache<String, Arc<Mutex<Window>>>,
     /// Per route; the map is only written when a route is first seen.
     norms: RwLock<HashMap<String, Arc<Mutex<Norm>>>>,
@@ -129,7 +157,7 @@ struct Norm {
 }
 
 impl AnomalyDetector {
-    pub fn new(thresholds: Thresholds) -> Self {
+    pub fn new(thresholds: AnomalySettings) -> Self {
         let idle = thresholds.window * 2;
         let windows = Cache::builder().max_capacity(thresholds.max_subjects).time_to_idle(idle).build();
         let bans = Cache::builder()
@@ -235,8 +263,9 @@ impl Window {
 mod tests {
     use super::*;
 
-    fn thresholds() -> Thresholds {
-        Thresholds {
+    fn thresholds() -> AnomalySettings {
+        AnomalySettings {
+            enabled: true,
             window: Duration::from_secs(60),
             auth_failures: 5,
             not_found: 5,
@@ -298,7 +327,7 @@ mod tests {
 
     #[test]
     fn a_flagged_subject_is_banned_when_bans_are_on() {
-        let detector = AnomalyDetector::new(Thresholds { ban_for: Duration::from_secs(60), ..thresholds() });
+        let detector = AnomalyDetector::new(AnomalySettings { ban_for: Duration::from_secs(60), ..thresholds() });
         let now = Instant::now();
         for _ in 0..2 {
             detector.observe(&Observation { attack: true, ..seen("ip:a", "/x", 403) }, now);
@@ -309,7 +338,7 @@ mod tests {
 
     #[test]
     fn memory_stays_bounded_under_a_flood_of_subjects() {
-        let detector = AnomalyDetector::new(Thresholds { max_subjects: 1000, ..thresholds() });
+        let detector = AnomalyDetector::new(AnomalySettings { max_subjects: 1000, ..thresholds() });
         let now = Instant::now();
         for i in 0..20_000 {
             detector.observe(&seen(&format!("ip:{i}"), "/x", 404), now);

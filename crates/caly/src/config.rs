@@ -6,7 +6,10 @@
 
 use std::{collections::BTreeMap, net::SocketAddr, path::PathBuf, time::Duration};
 
-use caly_guard::detector::{AttackClass, Mode};
+use caly_guard::{
+    anomaly::AnomalySettings,
+    detector::{AttackClass, Mode},
+};
 use figment::{
     Figment,
     providers::{Env, Format, Serialized, Toml},
@@ -42,7 +45,8 @@ pub struct Config {
     pub http: HttpConfig,
     pub auth: AuthConfig,
     pub detector: DetectorConfig,
-    pub anomaly: AnomalyConfig,
+    /// Per-client anomaly detection over a sliding window.
+    pub anomaly: AnomalySettings,
     pub policies: PoliciesConfig,
 }
 
@@ -94,72 +98,6 @@ impl Default for PoliciesConfig {
             public: PolicyConfig::new(120, 60, 120, FailMode::Open),
             api: PolicyConfig::new(600, 60, 100, FailMode::Open),
             max_keys: 100_000,
-        }
-    }
-}
-
-/// Per-client anomaly detection over a sliding window; each count is "within one window".
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct AnomalyConfig {
-    pub enabled: bool,
-    #[serde(with = "humantime_serde")]
-    pub window: Duration,
-    /// 401 and 403 answers (credential stuffing).
-    pub auth_failures: u32,
-    /// 404 answers (scanning).
-    pub not_found: u32,
-    /// Different paths requested (enumeration).
-    pub distinct_paths: u32,
-    /// Requests the attack detector matched.
-    pub attack_hits: u32,
-    /// 400 and 413 answers (fuzzing).
-    pub malformed: u32,
-    /// Requests slower than `slow_factor` times their route's average and at least `slow_min`.
-    pub slow_requests: u32,
-    pub slow_factor: f64,
-    #[serde(with = "humantime_serde")]
-    pub slow_min: Duration,
-    /// Clients tracked at once; the least recently seen are forgotten beyond it.
-    pub max_subjects: u64,
-    /// Refuse a flagged client IP (403 `banned`) this long; `0s` never bans.
-    #[serde(with = "humantime_serde")]
-    pub ban_for: Duration,
-}
-
-impl Default for AnomalyConfig {
-    fn default() -> Self {
-        Self {
-            enabled: true,
-            window: Duration::from_secs(60),
-            auth_failures: 20,
-            not_found: 30,
-            distinct_paths: 50,
-            attack_hits: 3,
-            malformed: 20,
-            slow_requests: 3,
-            slow_factor: 10.0,
-            slow_min: Duration::from_secs(1),
-            max_subjects: 100_000,
-            ban_for: Duration::ZERO,
-        }
-    }
-}
-
-impl AnomalyConfig {
-    pub fn thresholds(&self) -> caly_guard::anomaly::Thresholds {
-        caly_guard::anomaly::Thresholds {
-            window: self.window,
-            auth_failures: self.auth_failures,
-            not_found: self.not_found,
-            distinct_paths: self.distinct_paths,
-            attack_hits: self.attack_hits,
-            malformed: self.malformed,
-            slow_requests: self.slow_requests,
-            slow_factor: self.slow_factor,
-            slow_min: self.slow_min,
-            max_subjects: self.max_subjects,
-            ban_for: self.ban_for,
         }
     }
 }
@@ -314,7 +252,7 @@ impl Default for Config {
             http: HttpConfig::default(),
             auth: AuthConfig::default(),
             detector: DetectorConfig::default(),
-            anomaly: AnomalyConfig::default(),
+            anomaly: AnomalySettings::default(),
             policies: PoliciesConfig::default(),
         }
     }

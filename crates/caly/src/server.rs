@@ -61,7 +61,7 @@ impl RunningServer {
             }),
             metrics,
             attack_guard: AttackGuard::new(&config.detector).map(Arc::new),
-            anomalies: config.anomaly.enabled.then(|| Arc::new(AnomalyDetector::new(config.anomaly.thresholds()))),
+            anomalies: config.anomaly.enabled.then(|| Arc::new(AnomalyDetector::new(config.anomaly.clone()))),
             config: Arc::new(config),
             store,
             redis,

@@ -6,24 +6,25 @@ mod support;
 use std::time::Duration;
 
 use axum::{Router, extract::Query, routing::get};
-use caly::{config::AnomalyConfig, state::AppState};
+use caly::state::AppState;
+use caly_guard::anomaly::AnomalySettings;
 use serde_json::json;
 use support::{Engine, TestApp};
 
 /// Thresholds so high that only the pattern under test can fire.
-fn quiet() -> AnomalyConfig {
-    AnomalyConfig {
+fn quiet() -> AnomalySettings {
+    AnomalySettings {
         auth_failures: 1000,
         not_found: 1000,
         distinct_paths: 1000,
         attack_hits: 1000,
         malformed: 1000,
         slow_requests: 1000,
-        ..AnomalyConfig::default()
+        ..AnomalySettings::default()
     }
 }
 
-async fn app_with(anomaly: AnomalyConfig) -> TestApp {
+async fn app_with(anomaly: AnomalySettings) -> TestApp {
     #[derive(serde::Deserialize)]
     struct Sleep {
         ms: u64,
@@ -64,7 +65,7 @@ async fn flagged(app: &TestApp, expected: usize) -> Vec<(String, String)> {
 
 #[tokio::test]
 async fn a_burst_of_failed_sign_ins_is_credential_stuffing() {
-    let app = app_with(AnomalyConfig { auth_failures: 3, ..quiet() }).await;
+    let app = app_with(AnomalySettings { auth_failures: 3, ..quiet() }).await;
     for _ in 0..5 {
         let wrong = json!({"email": "nobody@example.in", "password": "wrong horse battery"});
         assert_eq!(app.post_json("/api/v1/auth/login", &wrong).await.status(), 401);
@@ -76,7 +77,7 @@ async fn a_burst_of_failed_sign_ins_is_credential_stuffing() {
 
 #[tokio::test]
 async fn many_not_found_answers_are_scanning() {
-    let app = app_with(AnomalyConfig { not_found: 4, ..quiet() }).await;
+    let app = app_with(AnomalySettings { not_found: 4, ..quiet() }).await;
     for _ in 0..4 {
         assert_eq!(app.get("/wp-admin/setup.php").await.status(), 404);
     }
@@ -85,7 +86,7 @@ async fn many_not_found_answers_are_scanning() {
 
 #[tokio::test]
 async fn many_distinct_paths_are_enumeration() {
-    let app = app_with(AnomalyConfig { distinct_paths: 6, ..quiet() }).await;
+    let app = app_with(AnomalySettings { distinct_paths: 6, ..quiet() }).await;
     for i in 0..6 {
         app.get(&format!("/backup-{i}.zip")).await;
     }
@@ -94,7 +95,7 @@ async fn many_distinct_paths_are_enumeration() {
 
 #[tokio::test]
 async fn repeated_detector_hits_are_attack_probing() {
-    let app = app_with(AnomalyConfig { attack_hits: 2, ..quiet() }).await;
+    let app = app_with(AnomalySettings { attack_hits: 2, ..quiet() }).await;
     for _ in 0..2 {
         support::problem(app.get("/api/v1/audit?q=%3Cscript%3Ealert(1)%3C/script%3E").await, 403, "attack_blocked")
             .await;
@@ -105,15 +106,8 @@ async fn repeated_detector_hits_are_attack_probing() {
 
 #[tokio::test]
 async fn repeated_malformed_requests_are_fuzzing_by_ip_and_by_user() {
-    let app = app_with(AnomalyConfig { malformed: 3, ..quiet() }).await;
-    let registration = json!({
-        "email": "asha@example.in", "password": "correct horse battery", "name": "Asha Rao",
-        "store_name": "Kurta Ghar", "timezone": "Asia/Kolkata", "language": "en"
-    });
-    assert_eq!(app.post_json("/api/v1/auth/register", &registration).await.status(), 201);
-    let login = json!({"email": "asha@example.in", "password": "correct horse battery"});
-    let tokens: serde_json::Value = app.post_json("/api/v1/auth/login", &login).await.json().await.unwrap();
-    let token = tokens["access_token"].as_str().unwrap();
+    let app = app_with(AnomalySettings { malformed: 3, ..quiet() }).await;
+    let token = &app.sign_up_owner().await;
     let client = reqwest::Client::new();
     for _ in 0..3 {
         let response = client.get(app.url("/api/v1/audit?limit=lots")).bearer_auth(token).send().await.unwrap();
@@ -127,9 +121,13 @@ async fn repeated_malformed_requests_are_fuzzing_by_ip_and_by_user() {
 
 #[tokio::test]
 async fn requests_far_slower_than_their_route_are_flagged() {
-    let app =
-        app_with(AnomalyConfig { slow_requests: 1, slow_factor: 5.0, slow_min: Duration::from_millis(50), ..quiet() })
-            .await;
+    let app = app_with(AnomalySettings {
+        slow_requests: 1,
+        slow_factor: 5.0,
+        slow_min: Duration::from_millis(50),
+        ..quiet()
+    })
+    .await;
     for _ in 0..20 {
         assert_eq!(app.get("/test/sleep?ms=0").await.status(), 200);
     }
@@ -139,7 +137,7 @@ async fn requests_far_slower_than_their_route_are_flagged() {
 
 #[tokio::test]
 async fn with_bans_on_a_flagged_ip_is_refused_but_probes_still_answer() {
-    let app = app_with(AnomalyConfig { not_found: 2, ban_for: Duration::from_secs(60), ..quiet() }).await;
+    let app = app_with(AnomalySettings { not_found: 2, ban_for: Duration::from_secs(60), ..quiet() }).await;
     for _ in 0..2 {
         app.get("/.env").await;
     }
@@ -149,7 +147,7 @@ async fn with_bans_on_a_flagged_ip_is_refused_but_probes_still_answer() {
 
 #[tokio::test]
 async fn disabled_anomaly_detection_flags_nothing() {
-    let app = app_with(AnomalyConfig { enabled: false, not_found: 1, ..quiet() }).await;
+    let app = app_with(AnomalySettings { enabled: false, not_found: 1, ..quiet() }).await;
     app.get("/nope").await;
     tokio::time::sleep(Duration::from_millis(100)).await;
     let rows = app.server().state.store.audit_events(caly_store::SYSTEM_CHAIN).await.unwrap();

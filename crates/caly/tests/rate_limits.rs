@@ -60,14 +60,7 @@ async fn probes_are_not_counted_and_signed_in_users_have_their_own_allowance() {
     for _ in 0..150 {
         assert_eq!(app.get("/livez").await.status(), 200);
     }
-    let registration = json!({
-        "email": "asha@example.in", "password": "correct horse battery", "name": "Asha Rao",
-        "store_name": "Kurta Ghar", "timezone": "Asia/Kolkata", "language": "en"
-    });
-    assert_eq!(app.post_json("/api/v1/auth/register", &registration).await.status(), 201);
-    let login = json!({"email": "asha@example.in", "password": "correct horse battery"});
-    let tokens: serde_json::Value = app.post_json("/api/v1/auth/login", &login).await.json().await.unwrap();
-    let token = tokens["access_token"].as_str().unwrap();
+    let token = &app.sign_up_owner().await;
     let me = || app.client.get(app.url("/api/v1/me")).bearer_auth(token).send();
     for remaining in (0..3).rev() {
         let response = me().await.unwrap();

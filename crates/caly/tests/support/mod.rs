@@ -124,6 +124,18 @@ impl TestApp {
         self.client.post(self.url(path)).json(body).send().await.expect("request sent")
     }
 
+    /// Registers a store and signs its owner in; the owner's access token.
+    pub async fn sign_up_owner(&self) -> String {
+        let registration = serde_json::json!({
+            "email": "asha@example.in", "password": "correct horse battery", "name": "Asha Rao",
+            "store_name": "Kurta Ghar", "timezone": "Asia/Kolkata", "language": "en"
+        });
+        assert_eq!(self.post_json("/api/v1/auth/register", &registration).await.status(), 201);
+        let login = serde_json::json!({"email": "asha@example.in", "password": "correct horse battery"});
+        let tokens: serde_json::Value = self.post_json("/api/v1/auth/login", &login).await.json().await.unwrap();
+        tokens["access_token"].as_str().expect("an access token").to_owned()
+    }
+
     pub fn server(&self) -> &RunningServer {
         self.server.as_ref().expect("server running")
     }

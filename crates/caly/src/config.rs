@@ -54,7 +54,7 @@ pub struct Config {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PoliciesConfig {
-    /// Sign-in attempts per client IP.
+    /// Sign-in attempts, per client IP and separately per account.
     pub login: PolicyConfig,
     /// Registrations per client IP.
     pub register: PolicyConfig,

@@ -36,6 +36,33 @@ async fn sign_ins_are_limited_to_six_per_fifteen_minutes_per_ip() {
 }
 
 #[tokio::test]
+async fn sign_ins_are_limited_per_account_too_from_any_ip() {
+    let app = TestApp::builder(Engine::Sqlite)
+        .config(|c| {
+            c.rate_limits = Switch::On;
+            c.http.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+        })
+        .spawn()
+        .await;
+    let attempt = |n: u32| {
+        app.client
+            .post(app.url("/api/v1/auth/login"))
+            .header("x-forwarded-for", format!("198.51.100.{n}"))
+            .json(&login_body())
+            .send()
+    };
+    for n in 0..6 {
+        assert_eq!(attempt(n).await.unwrap().status(), 401, "attempt {n} from its own address");
+    }
+    problem(attempt(6).await.unwrap(), 429, "rate_limited").await;
+    // Another account from a fresh address is not affected.
+    let other = json!({"email": "someone@example.in", "password": "wrong horse battery"});
+    let response =
+        app.client.post(app.url("/api/v1/auth/login")).header("x-forwarded-for", "198.51.100.99").json(&other).send();
+    assert_eq!(response.await.unwrap().status(), 401);
+}
+
+#[tokio::test]
 async fn registrations_are_limited_to_five_per_fifteen_minutes_per_ip() {
     let app = limited_app().await;
     for n in 0..5 {

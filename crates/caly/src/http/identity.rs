@@ -2,6 +2,7 @@
 
 use axum::{Json, extract::State, http::StatusCode};
 use caly_core::{DisplayName, Email, Language, Password, Role, Timezone};
+use caly_guard::rate_limit::Decision;
 use caly_store::{NewRefreshToken, NewTenant, NewUser, RefreshUse, SYSTEM_CHAIN, StoreError, Tenant, User};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -161,6 +162,13 @@ pub async fn login(
         let details = serde_json::json!({"email": account, "failures": failures});
         audit.record(&state, SYSTEM_CHAIN, Actor::Anonymous, "auth.login.locked", None, "denied", details).await?;
         return Err(ApiError::RateLimited { retry_after_secs: unlocks_in as u64 });
+    }
+    // The login policy counts per account as well as per IP (the route's limit), so that many
+    // addresses together cannot try one account faster than one address could.
+    if let Some(rate) = &state.rate_limits
+        && let Decision::Limited { retry_after } = rate.login.check(format!("account:{account}")).await
+    {
+        return Err(ApiError::RateLimited { retry_after_secs: retry_after.as_secs() + 1 });
     }
 
     let user = match &email {

@@ -33,6 +33,26 @@ pub struct AuditEvent {
     pub details: String,
 }
 
+impl AuditEvent {
+    /// An event of the system chain, by the system, saying only what happened; callers that
+    /// know who or where fill those fields in.
+    pub fn system(at: i64, event: &'static str, outcome: &'static str, details: String) -> Self {
+        Self {
+            chain: SYSTEM_CHAIN.to_owned(),
+            at,
+            actor_type: "system".into(),
+            actor_id: None,
+            ip: None,
+            user_agent: None,
+            request_id: None,
+            event: event.into(),
+            target: None,
+            outcome: outcome.into(),
+            details,
+        }
+    }
+}
+
 /// Optional conditions on a page of the audit log; times in store units.
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {

@@ -67,6 +67,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Audit { command: AuditCommand::Verify } => {
             let store = server::open_store(&config).await?;
             let verification = store.verify_audit().await?;
+            // The check itself is an audited event, appended after the chains were read.
+            let intact = verification.breaks.is_empty();
+            let details = serde_json::json!({
+                "rows": verification.rows,
+                "chains": verification.chains,
+                "breaks": verification.breaks.len(),
+            });
+            let outcome = if intact { "success" } else { "failure" };
+            let row = caly_store::AuditEvent::system(
+                crate::auth::now_micros(),
+                "audit.verified",
+                outcome,
+                details.to_string(),
+            );
+            store.append_audit(&row).await?;
             store.close().await;
             println!("{} rows in {} chains checked", verification.rows, verification.chains);
             for broken in &verification.breaks {

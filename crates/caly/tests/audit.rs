@@ -72,6 +72,9 @@ on_both_engines! {
         let (code, output) = verify_cli(&database_url(&app));
         assert_eq!(code, 0, "{output}");
         assert!(output.contains("4 rows in 2 chains checked") && output.contains("audit log intact"), "{output}");
+        let system = store.audit_events(caly_store::SYSTEM_CHAIN).await.unwrap();
+        let last = system.last().unwrap();
+        assert_eq!((last.event.as_ref(), last.outcome.as_ref(), last.actor_type.as_ref()), ("audit.verified", "success", "system"));
     }
 
     async fn the_database_refuses_edits_to_the_audit_log(engine: Engine) {

@@ -29,6 +29,12 @@ async fn sign_ins_are_limited_to_six_per_fifteen_minutes_per_ip() {
     assert!((100..=151).contains(&retry_after), "{retry_after}");
     assert!(limited.headers()["ratelimit"].to_str().unwrap().starts_with("\"login\";r=0;"));
     problem(limited, 429, "rate_limited").await;
+    problem(app.post_json("/api/v1/auth/login", &login_body()).await, 429, "rate_limited").await;
+    // Refusals are audited, one row per client and policy a minute.
+    let rows = app.server().state.store.audit_events(caly_store::SYSTEM_CHAIN).await.unwrap();
+    let refusals: Vec<_> = rows.iter().filter(|row| row.event == "rate_limit.exceeded").collect();
+    assert_eq!(refusals.len(), 1, "sampled");
+    assert_eq!((refusals[0].target.as_deref(), refusals[0].ip.as_deref()), (Some("login"), Some("127.0.0.1")));
 
     // Other policies keep their own allowance.
     let public = app.get("/api/v1/audit").await;

@@ -8,7 +8,7 @@ use caly_guard::{
     anomaly::{Anomaly, Observation},
     request_log::Completed,
 };
-use caly_store::{AuditEvent, SYSTEM_CHAIN};
+use caly_store::AuditEvent;
 use serde_json::json;
 
 use crate::{auth::now_micros, state::AppState};
@@ -45,24 +45,18 @@ fn report(state: &AppState, anomaly: Anomaly, ip: Option<IpAddr>, user: Option<&
     let pattern = anomaly.pattern.as_str();
     tracing::warn!(pattern, subject = anomaly.subject, count = anomaly.count, "anomaly flagged");
     state.metrics.anomaly_flagged(pattern);
+    let details = json!({
+        "pattern": pattern,
+        "count": anomaly.count,
+        "window_secs": state.config.anomaly.window.as_secs(),
+        "banned_for_secs": state.config.anomaly.ban_for.as_secs(),
+    });
     let row = AuditEvent {
-        chain: SYSTEM_CHAIN.to_owned(),
-        at: now_micros(),
         actor_type: if user.is_some() { "user" } else { "anonymous" }.into(),
         actor_id: user.map(str::to_owned),
         ip: ip.map(|ip| ip.to_string()),
-        user_agent: None,
-        request_id: None,
-        event: "anomaly.flagged".into(),
         target: Some(anomaly.subject.clone()),
-        outcome: "flagged".into(),
-        details: json!({
-            "pattern": pattern,
-            "count": anomaly.count,
-            "window_secs": state.config.anomaly.window.as_secs(),
-            "banned_for_secs": state.config.anomaly.ban_for.as_secs(),
-        })
-        .to_string(),
+        ..AuditEvent::system(now_micros(), "anomaly.flagged", "flagged", details.to_string())
     };
     let store = state.store.clone();
     tokio::spawn(async move {

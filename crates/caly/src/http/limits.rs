@@ -9,12 +9,13 @@ use axum::{
     middleware::Next,
     response::{IntoResponse, Response},
 };
-use caly_guard::{ClientIp, anomaly::AnomalyDetector, rate_limit::Decision};
+use caly_guard::{ClientIp, RequestId, anomaly::AnomalyDetector, rate_limit::Decision};
+use caly_store::AuditEvent;
 use tokio::sync::Semaphore;
 
 use super::{anomaly, error::ApiError};
 use crate::{
-    auth::TokenKeys,
+    auth::{TokenKeys, now_micros},
     rate_limits::{PolicyLimiter, RateLimits},
 };
 
@@ -33,13 +34,17 @@ pub struct Limits {
     pub anomalies: Option<Arc<AnomalyDetector>>,
     /// To key the `api` policy by the signed-in user.
     pub tokens: TokenKeys,
+    pub store: caly_store::Store,
+    /// (policy, key) pairs whose refusal was audited within the last minute: one row per
+    /// client and minute is evidence enough, and a flood cannot flood the audit log.
+    pub audited_refusals: moka::sync::Cache<String, ()>,
 }
 
 /// Middleware: sheds load over the concurrency limit, refuses a declared `Content-Length` over
 /// the body limit before reading anything (bodies without a length are cut by
 /// `DefaultBodyLimit` as they stream in), and answers 503 `timeout` past the request timeout.
 pub async fn enforce(State(limits): State<Limits>, mut request: Request, next: Next) -> Response {
-    let Ok(_slot) = limits.slots.try_acquire_owned() else {
+    let Ok(_slot) = limits.slots.clone().try_acquire_owned() else {
         return ApiError::Overloaded.into_response();
     };
     if let (Some(anomalies), Some(ip)) = (&limits.anomalies, request.extensions().get::<ClientIp>())
@@ -51,15 +56,23 @@ pub async fn enforce(State(limits): State<Limits>, mut request: Request, next: N
     let decision = match limits.rate.as_deref() {
         Some(rate) => {
             let (limiter, key) = policy_for(rate, &limits.tokens, &mut request);
-            Some((limiter.policy, limiter.check(key).await))
+            let decision = limiter.check(key.clone()).await;
+            Some((limiter.policy, decision, key))
         }
         None => None,
     };
-    if let Some((policy, decision @ Decision::Limited { retry_after })) = decision {
+    if let Some((policy, decision @ Decision::Limited { retry_after }, key)) = decision {
+        let ip = request.extensions().get::<ClientIp>().map(|ip| ip.0.to_string());
+        let request_id = request.extensions().get::<RequestId>().map(|id| id.as_str().to_owned());
+        let where_from = (ip, request_id);
+        if let Err(error) = audit_refusal(&limits, where_from, policy.name, key, retry_after).await {
+            return error.into_response();
+        }
         let mut response = ApiError::RateLimited { retry_after_secs: retry_after.as_secs() + 1 }.into_response();
         policy.write_headers(decision, response.headers_mut());
         return response;
     }
+    let decision = decision.map(|(policy, decision, _)| (policy, decision));
     let declared =
         request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|len| len > limits.body_bytes as u64) {
@@ -78,6 +91,35 @@ pub async fn enforce(State(limits): State<Limits>, mut request: Request, next: N
 
 /// Which policy a request counts against, and under which key: its route's own (per client IP),
 /// `api` per user for a request with a valid access token, `public` per client IP for the rest.
+/// Appends `rate_limit.exceeded` for the first refusal of a key per minute.
+async fn audit_refusal(
+    limits: &Limits,
+    (ip, request_id): (Option<String>, Option<String>),
+    policy: &'static str,
+    key: String,
+    retry_after: Duration,
+) -> Result<(), ApiError> {
+    let sample = format!("{policy}:{key}");
+    if limits.audited_refusals.contains_key(&sample) {
+        return Ok(());
+    }
+    limits.audited_refusals.insert(sample, ());
+    let details = serde_json::json!({ "policy": policy, "retry_after_secs": retry_after.as_secs() + 1 });
+    let row = AuditEvent {
+        actor_type: "anonymous".into(),
+        ip,
+        request_id,
+        target: Some(policy.to_owned()),
+        ..AuditEvent::system(now_micros(), "rate_limit.exceeded", "denied", details.to_string())
+    };
+    limits
+        .store
+        .append_audit(&row)
+        .await
+        .map_err(|e| ApiError::internal(anyhow::anyhow!("audit write failed: {e}")))?;
+    Ok(())
+}
+
 /// A verified token's claims are handed on to the `Access` extractor, which then need not
 /// verify the signature again.
 fn policy_for<'a>(rate: &'a RateLimits, tokens: &TokenKeys, request: &mut Request) -> (&'a PolicyLimiter, String) {

@@ -79,6 +79,11 @@ pub fn app(state: AppState, extra: Router<AppState>) -> Edge<Router> {
         slots: Arc::new(Semaphore::new(http.concurrency_limit)),
         anomalies: state.anomalies.clone(),
         tokens: state.tokens.clone(),
+        store: state.store.clone(),
+        audited_refusals: moka::sync::Cache::builder()
+            .max_capacity(10_000)
+            .time_to_live(std::time::Duration::from_secs(60))
+            .build(),
     };
     let api = Router::from(api)
         .merge(extra)

@@ -161,19 +161,20 @@ impl Detector {
             return Some((AttackClass::Xss, "xss-libinjection"));
         }
         let lower = ascii_lower(&decoded);
-        // A bare word (a JSON key, an enum value) can only be a catalog name such as
-        // `information_schema`: the tokenizers and the other renderings have nothing to find.
+        // A bare word (a JSON key, an enum value) needs neither the tokenizers nor the compact
+        // rendering, and its SQL rendering is itself (`xunionselectfrom` still is SQL).
         let word = lower.len() <= 64 && lower.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
         // Every Compact rule needs one of these characters.
         let compact_needed =
             !word && lower.contains(['<', ':', '.', '(', '[', '`', '$', '@', '!', '+', '\'', '"', '{', '=']);
+        // The compact rendering is built from the SQL one, so comments go once.
+        let sql = if word { Cow::Borrowed(lower.as_str()) } else { sql_view(&lower) };
         for (view, set, members) in &self.sets {
             let text: Cow<'_, str> = match view {
                 View::Lower => Cow::Borrowed(&lower),
-                View::Sql if word => continue,
-                View::Sql => sql_view(&lower),
+                View::Sql => Cow::Borrowed(&sql),
                 View::Compact if !compact_needed => continue,
-                View::Compact => Cow::Owned(compact_view(&lower)),
+                View::Compact => Cow::Owned(compact_view(&sql)),
             };
             // Most fields match nothing; the cheaper yes/no search settles those.
             if !set.is_match(text.as_bytes()) {
@@ -247,8 +248,8 @@ fn sql_view(lower: &str) -> Cow<'_, str> {
     Cow::Owned(collapsed)
 }
 
-/// Comments, whitespace, control characters and backslashes removed.
-fn compact_view(lower: &str) -> String {
-    let uncommented = sql_view(lower);
-    uncommented.chars().filter(|c| !c.is_whitespace() && !c.is_control() && *c != '\\').collect()
+/// The SQL rendering (comments already gone) without whitespace, control characters and
+/// backslashes.
+fn compact_view(sql: &str) -> String {
+    sql.chars().filter(|c| !c.is_whitespace() && !c.is_control() && *c != '\\').collect()
 }

@@ -71,9 +71,10 @@ impl Limiter {
         self.policy
     }
 
-    /// Spends one request of `key`'s allowance, if there is one.
-    pub fn check(&self, key: String) -> Decision {
-        let state = self.keys.get_with(key, || {
+    /// Spends one request of `key`'s allowance, if there is one. A known key is looked up
+    /// without allocating; only a new one is copied into the cache.
+    pub fn check(&self, key: &str) -> Decision {
+        let state = self.keys.get_with_by_ref(key, || {
             Arc::new(RateLimiter::direct_with_clock(self.quota, self.clock.clone()).with_middleware())
         });
         match state.check() {
@@ -117,11 +118,11 @@ mod tests {
     fn allows_the_burst_then_limits_per_key() {
         let limiter = limiter(3, 900);
         for remaining in [2, 1, 0] {
-            assert_eq!(limiter.check("a".into()), Decision::Allowed { remaining });
+            assert_eq!(limiter.check("a"), Decision::Allowed { remaining });
         }
-        let Decision::Limited { retry_after } = limiter.check("a".into()) else { panic!("the fourth is limited") };
+        let Decision::Limited { retry_after } = limiter.check("a") else { panic!("the fourth is limited") };
         assert!(retry_after > Duration::from_secs(290) && retry_after <= Duration::from_secs(300), "{retry_after:?}");
-        assert_eq!(limiter.check("b".into()), Decision::Allowed { remaining: 2 });
+        assert_eq!(limiter.check("b"), Decision::Allowed { remaining: 2 });
     }
 
     #[test]
@@ -140,9 +141,9 @@ mod tests {
             ..Policy::new("api", NonZeroU32::new(600).unwrap(), Duration::from_secs(60))
         };
         let limiter = Limiter::new(policy, 10);
-        assert!(matches!(limiter.check("u".into()), Decision::Allowed { .. }));
-        assert!(matches!(limiter.check("u".into()), Decision::Allowed { .. }));
-        let Decision::Limited { retry_after } = limiter.check("u".into()) else { panic!("over the burst") };
+        assert!(matches!(limiter.check("u"), Decision::Allowed { .. }));
+        assert!(matches!(limiter.check("u"), Decision::Allowed { .. }));
+        let Decision::Limited { retry_after } = limiter.check("u") else { panic!("over the burst") };
         assert!(retry_after <= Duration::from_millis(100), "one interval of 100 ms: {retry_after:?}");
     }
 
@@ -150,21 +151,21 @@ mod tests {
     fn a_flood_of_a_million_distinct_keys_stays_within_the_bound() {
         let limiter = limiter(6, 900);
         for key in 0..1_000_000u32 {
-            limiter.check(key.to_string());
+            limiter.check(&key.to_string());
         }
         assert!(limiter.forget_idle() <= 1000, "at most max_keys are kept");
         // A key that is tracked keeps its state.
         for _ in 0..6 {
-            limiter.check("steady".into());
+            limiter.check("steady");
         }
-        assert!(matches!(limiter.check("steady".into()), Decision::Limited { .. }));
+        assert!(matches!(limiter.check("steady"), Decision::Limited { .. }));
     }
 
     #[test]
     fn idle_keys_are_forgotten() {
         let limiter = Limiter::new(Policy::new("t", NonZeroU32::new(1).unwrap(), Duration::from_millis(5)), 1000);
         for key in 0..500u32 {
-            limiter.check(key.to_string());
+            limiter.check(&key.to_string());
         }
         std::thread::sleep(Duration::from_millis(20));
         assert_eq!(limiter.forget_idle(), 0);

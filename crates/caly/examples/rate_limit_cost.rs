@@ -9,7 +9,7 @@ async fn measure(limits: &RateLimits, decisions: u32, keys: u32) -> Duration {
     let started = Instant::now();
     for n in 0..decisions {
         let key = format!("203.0.113.{}", n % keys);
-        std::hint::black_box(limits.public.check(key).await);
+        std::hint::black_box(limits.public.check(&key).await);
     }
     started.elapsed() / decisions
 }
@@ -42,7 +42,7 @@ async fn main() -> anyhow::Result<()> {
                 tokio::spawn(async move {
                     for n in 0..2_000 {
                         std::hint::black_box(
-                            redis.public.check(format!("198.51.100.{}", (task * 2_000 + n) % 1_000)).await,
+                            redis.public.check(&format!("198.51.100.{}", (task * 2_000 + n) % 1_000)).await,
                         );
                     }
                 })

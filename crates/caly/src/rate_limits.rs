@@ -51,7 +51,7 @@ pub struct PolicyLimiter {
 }
 
 impl PolicyLimiter {
-    pub async fn check(&self, key: String) -> Decision {
+    pub async fn check(&self, key: &str) -> Decision {
         let decision = match &self.store {
             Store::Memory(limiter) => limiter.check(key),
             Store::Redis { link, prefix } => self.check_in_redis(link, prefix, key).await,
@@ -62,7 +62,7 @@ impl PolicyLimiter {
         decision
     }
 
-    async fn check_in_redis(&self, link: &RedisLink, prefix: &str, key: String) -> Decision {
+    async fn check_in_redis(&self, link: &RedisLink, prefix: &str, key: &str) -> Decision {
         let interval = self.policy.interval().as_micros() as u64;
         let tolerance = interval * u64::from(self.policy.burst.get() - 1);
         let redis_key = format!("{prefix}{}:{key}", self.policy.name);

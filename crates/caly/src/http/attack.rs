@@ -94,7 +94,7 @@ async fn report(
     tracing::warn!(class = finding.class.as_str(), rule = finding.rule, location, ?mode, "attack detected");
     state.metrics.attack_detected(finding.class.as_str(), finding.rule, mode);
     let details = json!({ "class": finding.class.as_str(), "rule": finding.rule, "location": location });
-    AuditContext::of(parts).record(state, SYSTEM_CHAIN, Actor::Anonymous, event, route, outcome, details).await
+    AuditContext::of(parts).record(&state.store, SYSTEM_CHAIN, Actor::Anonymous, event, route, outcome, details).await
 }
 
 fn is_length_limit(error: &axum::Error) -> bool {

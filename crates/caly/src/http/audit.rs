@@ -4,13 +4,13 @@ use std::convert::Infallible;
 
 use axum::{
     extract::FromRequestParts,
-    http::{header, request::Parts},
+    http::{Extensions, HeaderMap, header, request::Parts},
 };
 use caly_guard::{ClientIp, RequestId};
 use caly_store::AuditEvent;
 
 use super::error::ApiError;
-use crate::{auth::now_micros, state::AppState};
+use crate::auth::now_micros;
 
 /// The request facts every audit row carries.
 pub struct AuditContext {
@@ -35,10 +35,15 @@ impl<S: Send + Sync> FromRequestParts<S> for AuditContext {
 
 impl AuditContext {
     pub fn of(parts: &Parts) -> Self {
+        Self::from_request(&parts.headers, &parts.extensions)
+    }
+
+    /// The same facts from a request's headers and extensions, for middleware.
+    pub fn from_request(headers: &HeaderMap, extensions: &Extensions) -> Self {
         Self {
-            ip: parts.extensions.get::<ClientIp>().map(|ip| ip.0.to_string()),
-            user_agent: parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned),
-            request_id: parts.extensions.get::<RequestId>().map(|id| id.as_str().to_owned()),
+            ip: extensions.get::<ClientIp>().map(|ip| ip.0.to_string()),
+            user_agent: headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned),
+            request_id: extensions.get::<RequestId>().map(|id| id.as_str().to_owned()),
         }
     }
 
@@ -46,7 +51,7 @@ impl AuditContext {
     #[allow(clippy::too_many_arguments)]
     pub async fn record(
         &self,
-        state: &AppState,
+        store: &caly_store::Store,
         chain: &str,
         actor: Actor<'_>,
         event: &'static str,
@@ -71,11 +76,7 @@ impl AuditContext {
             outcome: outcome.into(),
             details: details.to_string(),
         };
-        state
-            .store
-            .append_audit(&row)
-            .await
-            .map_err(|e| ApiError::internal(anyhow::anyhow!("audit write failed: {e}")))?;
+        store.append_audit(&row).await.map_err(|e| ApiError::internal(anyhow::anyhow!("audit write failed: {e}")))?;
         Ok(())
     }
 }

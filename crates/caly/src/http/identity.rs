@@ -133,7 +133,15 @@ pub async fn register(
     tracing::info!(tenant_id = %tenant.id, user_id = %user.id, "tenant registered");
     let details = serde_json::json!({"store_name": tenant.name, "email": user.email});
     audit
-        .record(&state, &tenant.id, Actor::User(&user.id), "tenant.registered", Some(&tenant.id), "success", details)
+        .record(
+            &state.store,
+            &tenant.id,
+            Actor::User(&user.id),
+            "tenant.registered",
+            Some(&tenant.id),
+            "success",
+            details,
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(Account { tenant: tenant_view(tenant), user: user_view(user) })))
 }
@@ -160,13 +168,15 @@ pub async fn login(
         let unlocks_in = (latest.unwrap_or(now) + window - now).max(0) / 1_000_000 + 1;
         tracing::warn!(failures, "sign-in refused: account locked");
         let details = serde_json::json!({"email": account, "failures": failures});
-        audit.record(&state, SYSTEM_CHAIN, Actor::Anonymous, "auth.login.locked", None, "denied", details).await?;
+        audit
+            .record(&state.store, SYSTEM_CHAIN, Actor::Anonymous, "auth.login.locked", None, "denied", details)
+            .await?;
         return Err(ApiError::RateLimited { retry_after_secs: unlocks_in as u64 });
     }
     // The login policy counts per account as well as per IP (the route's limit), so that many
     // addresses together cannot try one account faster than one address could.
     if let Some(rate) = &state.rate_limits
-        && let Decision::Limited { retry_after } = rate.login.check(format!("account:{account}")).await
+        && let Decision::Limited { retry_after } = rate.login.check(&format!("account:{account}")).await
     {
         return Err(ApiError::RateLimited { retry_after_secs: retry_after.as_secs() + 1 });
     }
@@ -187,7 +197,7 @@ pub async fn login(
                 Some(known) => (known.tenant_id.as_str(), Actor::User(&known.id)),
                 None => (SYSTEM_CHAIN, Actor::Anonymous),
             };
-            audit.record(&state, chain, actor, "auth.login.failed", None, "failure", details).await?;
+            audit.record(&state.store, chain, actor, "auth.login.failed", None, "failure", details).await?;
             return Err(REFUSED);
         }
     };
@@ -197,7 +207,7 @@ pub async fn login(
     let session = caly_store::new_id();
     let details = serde_json::json!({"session": session});
     audit
-        .record(&state, &user.tenant_id, Actor::User(&user.id), "auth.login.succeeded", None, "success", details)
+        .record(&state.store, &user.tenant_id, Actor::User(&user.id), "auth.login.succeeded", None, "success", details)
         .await?;
     Ok(Json(issue_tokens(&state, &user, &session).await?))
 }
@@ -217,7 +227,15 @@ pub async fn refresh(
             let user = state.store.user(&tenant_id, &user_id).await?.filter(|u| u.active).ok_or(REFUSED)?;
             let details = serde_json::json!({"session": family_id});
             audit
-                .record(&state, &tenant_id, Actor::User(&user_id), "auth.token.refreshed", None, "success", details)
+                .record(
+                    &state.store,
+                    &tenant_id,
+                    Actor::User(&user_id),
+                    "auth.token.refreshed",
+                    None,
+                    "success",
+                    details,
+                )
                 .await?;
             Ok(Json(issue_tokens(&state, &user, &family_id).await?))
         }
@@ -225,7 +243,7 @@ pub async fn refresh(
             tracing::warn!(%tenant_id, %user_id, %family_id, "refresh token reused; session revoked");
             let details = serde_json::json!({"session": family_id});
             audit
-                .record(&state, &tenant_id, Actor::User(&user_id), "auth.token.reused", None, "denied", details)
+                .record(&state.store, &tenant_id, Actor::User(&user_id), "auth.token.reused", None, "denied", details)
                 .await?;
             Err(REFUSED)
         }
@@ -246,7 +264,7 @@ pub async fn logout(
     {
         state.store.revoke_refresh_family(&family_id, now_micros()).await?;
         let details = serde_json::json!({"session": family_id});
-        audit.record(&state, &tenant_id, Actor::User(&user_id), "auth.logout", None, "success", details).await?;
+        audit.record(&state.store, &tenant_id, Actor::User(&user_id), "auth.logout", None, "success", details).await?;
     }
     Ok(StatusCode::NO_CONTENT)
 }
@@ -263,7 +281,7 @@ pub async fn logout_all(
     let (tenant, user) = (&access.claims.tid, &access.claims.sub);
     let revoked = state.store.revoke_user_sessions(tenant, user, now_micros()).await?;
     let details = serde_json::json!({"sessions_revoked": revoked});
-    audit.record(&state, tenant, Actor::User(user), "auth.logout_all", None, "success", details).await?;
+    audit.record(&state.store, tenant, Actor::User(user), "auth.logout_all", None, "success", details).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -9,13 +9,17 @@ use axum::{
     middleware::Next,
     response::{IntoResponse, Response},
 };
-use caly_guard::{ClientIp, RequestId, anomaly::AnomalyDetector, rate_limit::Decision};
-use caly_store::AuditEvent;
+use caly_guard::{ClientIp, anomaly::AnomalyDetector, rate_limit::Decision};
+use caly_store::SYSTEM_CHAIN;
 use tokio::sync::Semaphore;
 
-use super::{anomaly, error::ApiError};
+use super::{
+    anomaly,
+    audit::{Actor, AuditContext},
+    error::ApiError,
+};
 use crate::{
-    auth::{TokenKeys, now_micros},
+    auth::TokenKeys,
     rate_limits::{PolicyLimiter, RateLimits},
 };
 
@@ -56,16 +60,14 @@ pub async fn enforce(State(limits): State<Limits>, mut request: Request, next: N
     let decision = match limits.rate.as_deref() {
         Some(rate) => {
             let (limiter, key) = policy_for(rate, &limits.tokens, &mut request);
-            let decision = limiter.check(key.clone()).await;
+            let decision = limiter.check(&key).await;
             Some((limiter.policy, decision, key))
         }
         None => None,
     };
     if let Some((policy, decision @ Decision::Limited { retry_after }, key)) = decision {
-        let ip = request.extensions().get::<ClientIp>().map(|ip| ip.0.to_string());
-        let request_id = request.extensions().get::<RequestId>().map(|id| id.as_str().to_owned());
-        let where_from = (ip, request_id);
-        if let Err(error) = audit_refusal(&limits, where_from, policy.name, key, retry_after).await {
+        let context = AuditContext::from_request(request.headers(), request.extensions());
+        if let Err(error) = audit_refusal(&limits, context, policy.name, key, retry_after).await {
             return error.into_response();
         }
         let mut response = ApiError::RateLimited { retry_after_secs: retry_after.as_secs() + 1 }.into_response();
@@ -94,7 +96,7 @@ pub async fn enforce(State(limits): State<Limits>, mut request: Request, next: N
 /// Appends `rate_limit.exceeded` for the first refusal of a key per minute.
 async fn audit_refusal(
     limits: &Limits,
-    (ip, request_id): (Option<String>, Option<String>),
+    context: AuditContext,
     policy: &'static str,
     key: String,
     retry_after: Duration,
@@ -105,19 +107,9 @@ async fn audit_refusal(
     }
     limits.audited_refusals.insert(sample, ());
     let details = serde_json::json!({ "policy": policy, "retry_after_secs": retry_after.as_secs() + 1 });
-    let row = AuditEvent {
-        actor_type: "anonymous".into(),
-        ip,
-        request_id,
-        target: Some(policy.to_owned()),
-        ..AuditEvent::system(now_micros(), "rate_limit.exceeded", "denied", details.to_string())
-    };
-    limits
-        .store
-        .append_audit(&row)
+    context
+        .record(&limits.store, SYSTEM_CHAIN, Actor::Anonymous, "rate_limit.exceeded", Some(policy), "denied", details)
         .await
-        .map_err(|e| ApiError::internal(anyhow::anyhow!("audit write failed: {e}")))?;
-    Ok(())
 }
 
 /// A verified token's claims are handed on to the `Access` extractor, which then need not

@@ -1,10 +1,16 @@
 //! Caly's domain: values that are valid by construction, and the rules that go with them.
 //! Nothing here performs IO.
 
+pub mod action;
+pub mod call;
+mod choice;
 mod identity;
+pub mod period;
+mod phone;
 mod text;
 
 pub use identity::{Email, Language, Role, Timezone};
+pub use phone::PhoneNumber;
 pub use text::{DisplayName, Password};
 
 /// Why a value was refused: a stable code and a sentence for people.

@@ -5,10 +5,16 @@
 //! UUIDv7 text, times as UTC microseconds since the Unix epoch. Each engine has its own migrations
 //! directory because DDL is where they disagree.
 
+mod actions;
+pub mod analytics;
 mod audit;
+mod calls;
 mod error;
 mod identity;
 mod pool;
+
+pub use actions::{Action, Decided, NewAction};
+pub use calls::{Call, CallCursor, CallEnd, CallFilter, NewCall, Order, Turn};
 
 pub use audit::{AuditEntry, AuditEvent, AuditFilter, Break, SYSTEM_CHAIN, Verification};
 pub use error::StoreError;

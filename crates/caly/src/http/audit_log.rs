@@ -79,10 +79,7 @@ pub async fn list(
 ) -> Result<Json<AuditPage>, ApiError> {
     access.require(Role::Admin)?;
     let mut errors = FieldErrors::default();
-    let limit = query.limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
-        errors.refuse("limit", Invalid::new("out_of_range", "must be between 1 and 200"));
-    }
+    let limit = errors.page_limit(query.limit);
     let after = match query.cursor.as_deref().map(str::parse::<i64>) {
         None => 0,
         Some(Ok(seq)) if seq >= 0 => seq,
@@ -111,7 +108,7 @@ pub async fn list(
             AuditItem {
                 id: entry.id,
                 seq: entry.seq,
-                at: jiff::Timestamp::from_microsecond(event.at).map(|t| t.to_string()).unwrap_or_default(),
+                at: super::time::rfc3339(event.at),
                 actor_type: event.actor_type.into_owned(),
                 actor_id: event.actor_id,
                 ip: event.ip,

@@ -153,6 +153,17 @@ impl FieldErrors {
         self.0.push(FieldError::new(field, invalid.code, invalid.message));
     }
 
+    /// A page size: `limit` if within 1–200, else 50 with `limit` refused.
+    pub fn page_limit(&mut self, limit: Option<i64>) -> i64 {
+        match limit.unwrap_or(50) {
+            limit @ 1..=200 => limit,
+            _ => {
+                self.refuse("limit", caly_core::Invalid::new("out_of_range", "must be between 1 and 200"));
+                50
+            }
+        }
+    }
+
     /// `Ok` when every field passed, else the validation error listing them all.
     pub fn finish(self) -> Result<(), ApiError> {
         if self.0.is_empty() { Ok(()) } else { Err(ApiError::Validation(self.0)) }

@@ -163,3 +163,20 @@ mod tests {
         }
     }
 }
+
+/// The id of a resource in the path: a UUID (lower-case, hyphenated), else a malformed request.
+#[derive(Debug, Clone)]
+pub struct PathId(pub String);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PathId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, ApiError> {
+        let axum::extract::Path(raw) = axum::extract::Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|rejection| ApiError::Malformed(rejection.body_text()))?;
+        uuid::Uuid::parse_str(&raw)
+            .map(|id| Self(id.hyphenated().to_string()))
+            .map_err(|_| ApiError::Malformed("The id in the path must be a UUID.".into()))
+    }
+}

@@ -1,17 +1,21 @@
 //! The HTTP edge: routes, the guard stack and the one error format.
 
 pub mod access;
+pub mod actions;
 pub mod admin;
+pub mod analytics;
 pub mod anomaly;
 pub mod attack;
 pub mod audit;
 pub mod audit_log;
+pub mod calls;
 pub mod error;
 pub mod extract;
 pub mod health;
 pub mod identity;
 pub mod limits;
 pub mod openapi;
+pub mod time;
 
 use std::{any::Any, sync::Arc};
 
@@ -55,6 +59,14 @@ pub fn routes() -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>) {
         .routes(routes!(identity::logout))
         .routes(routes!(identity::logout_all))
         .routes(routes!(identity::me))
+        .routes(routes!(calls::list))
+        .routes(routes!(calls::export))
+        .routes(routes!(calls::get, calls::update))
+        .routes(routes!(actions::list))
+        .routes(routes!(actions::approve))
+        .routes(routes!(actions::reject))
+        .routes(routes!(analytics::summary))
+        .routes(routes!(analytics::timeseries))
         .routes(routes!(audit_log::list))
         .routes(routes!(admin::scan));
     (probes, api)

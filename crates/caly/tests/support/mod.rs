@@ -81,6 +81,12 @@ pub struct TestApp {
     pub database: Option<postgres::TestDatabase>,
 }
 
+/// A tenant's owner, signed in.
+pub struct Owner {
+    pub token: String,
+    pub tenant_id: String,
+}
+
 pub struct Builder {
     engine: Engine,
     config: Config,
@@ -126,14 +132,33 @@ impl TestApp {
 
     /// Registers a store and signs its owner in; the owner's access token.
     pub async fn sign_up_owner(&self) -> String {
+        self.sign_up("asha@example.in").await.token
+    }
+
+    /// Registers a store (time zone Asia/Kolkata) whose owner has `email`, and signs in.
+    pub async fn sign_up(&self, email: &str) -> Owner {
         let registration = serde_json::json!({
-            "email": "asha@example.in", "password": "correct horse battery", "name": "Asha Rao",
+            "email": email, "password": "correct horse battery", "name": "Asha Rao",
             "store_name": "Kurta Ghar", "timezone": "Asia/Kolkata", "language": "en"
         });
-        assert_eq!(self.post_json("/api/v1/auth/register", &registration).await.status(), 201);
-        let login = serde_json::json!({"email": "asha@example.in", "password": "correct horse battery"});
+        let created = self.post_json("/api/v1/auth/register", &registration).await;
+        assert_eq!(created.status(), 201);
+        let account: serde_json::Value = created.json().await.unwrap();
+        let login = serde_json::json!({"email": email, "password": "correct horse battery"});
         let tokens: serde_json::Value = self.post_json("/api/v1/auth/login", &login).await.json().await.unwrap();
-        tokens["access_token"].as_str().expect("an access token").to_owned()
+        Owner {
+            token: tokens["access_token"].as_str().expect("an access token").to_owned(),
+            tenant_id: account["tenant"]["id"].as_str().expect("a tenant id").to_owned(),
+        }
+    }
+
+    /// A request to `path` with `token` as bearer.
+    pub fn request(&self, method: reqwest::Method, path: &str, token: &str) -> reqwest::RequestBuilder {
+        self.client.request(method, self.url(path)).bearer_auth(token)
+    }
+
+    pub fn store(&self) -> &caly_store::Store {
+        &self.server().state.store
     }
 
     pub fn server(&self) -> &RunningServer {

@@ -1,0 +1,396 @@
+//! Calls and their turns. A call's row is written when it starts and each turn as it
+//! happens, so that nothing a caller said is lost if the process stops mid-call.
+
+use caly_core::call::{CallStatus, Direction, Outcome, Speaker};
+use sqlx::{Row, any::AnyRow};
+
+use crate::{Store, StoreError, new_id};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Call {
+    pub id: String,
+    pub tenant_id: String,
+    pub direction: Direction,
+    pub carrier: String,
+    pub carrier_call_id: Option<String>,
+    pub caller_number: Option<String>,
+    pub called_number: Option<String>,
+    pub status: CallStatus,
+    pub outcome: Option<Outcome>,
+    pub language: Option<String>,
+    pub started_at: i64,
+    pub answered_at: Option<i64>,
+    pub ended_at: Option<i64>,
+    pub end_reason: Option<String>,
+    pub first_response_ms: Option<i64>,
+    pub recording_key: Option<String>,
+    pub summary: Option<String>,
+    pub notes: String,
+    pub resolved_at: Option<i64>,
+}
+
+/// A call as it starts.
+pub struct NewCall<'a> {
+    pub direction: Direction,
+    pub carrier: &'a str,
+    pub carrier_call_id: Option<&'a str>,
+    pub caller_number: Option<&'a str>,
+    pub called_number: Option<&'a str>,
+    pub language: Option<&'a str>,
+    pub started_at: i64,
+}
+
+/// How a call ended.
+pub struct CallEnd<'a> {
+    pub status: CallStatus,
+    pub outcome: Option<Outcome>,
+    pub end_reason: &'a str,
+    pub ended_at: i64,
+    pub summary: Option<&'a str>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Turn {
+    pub seq: i64,
+    pub speaker: Speaker,
+    pub text: String,
+    pub language: Option<String>,
+    pub intent: Option<String>,
+    pub started_at: i64,
+    pub ended_at: Option<i64>,
+    pub interrupted_at: Option<i64>,
+    pub stt_ms: Option<i64>,
+    pub dialogue_ms: Option<i64>,
+    pub tts_ms: Option<i64>,
+}
+
+/// Which calls a page holds; every field narrows, `None` does not.
+#[derive(Debug, Default, Clone)]
+pub struct CallFilter {
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+    pub status: Option<CallStatus>,
+    pub direction: Option<Direction>,
+    pub outcome: Option<Outcome>,
+    pub language: Option<String>,
+    pub intent: Option<String>,
+    pub caller_number: Option<String>,
+    /// Words to find in the transcript, case-insensitive for Latin letters.
+    pub text: Option<String>,
+}
+
+/// Where a page of calls continues: after the call that started at `started_at` with `id`.
+/// Ids break ties, so the order is total and a page boundary never moves when calls are added.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallCursor {
+    pub started_at: i64,
+    pub id: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Order {
+    #[default]
+    NewestFirst,
+    OldestFirst,
+}
+
+const CALL_COLUMNS: &str = "id, tenant_id, direction, carrier, carrier_call_id, caller_number, called_number, \
+     status, outcome, language, started_at, answered_at, ended_at, end_reason, first_response_ms, recording_key, \
+     summary, notes, resolved_at";
+
+fn word<T: std::str::FromStr>(row: &AnyRow, column: &str) -> Result<T, StoreError> {
+    let text: String = row.try_get(column)?;
+    text.parse().map_err(|_| StoreError::Corrupt(format!("{column} = {text:?}")))
+}
+
+fn call(row: AnyRow) -> Result<Call, StoreError> {
+    let outcome: Option<String> = row.try_get("outcome")?;
+    Ok(Call {
+        direction: word(&row, "direction")?,
+        status: word(&row, "status")?,
+        outcome: outcome
+            .map(|text| text.parse().map_err(|_| StoreError::Corrupt(format!("outcome = {text:?}"))))
+            .transpose()?,
+        id: row.try_get("id")?,
+        tenant_id: row.try_get("tenant_id")?,
+        carrier: row.try_get("carrier")?,
+        carrier_call_id: row.try_get("carrier_call_id")?,
+        caller_number: row.try_get("caller_number")?,
+        called_number: row.try_get("called_number")?,
+        language: row.try_get("language")?,
+        started_at: row.try_get("started_at")?,
+        answered_at: row.try_get("answered_at")?,
+        ended_at: row.try_get("ended_at")?,
+        end_reason: row.try_get("end_reason")?,
+        first_response_ms: row.try_get("first_response_ms")?,
+        recording_key: row.try_get("recording_key")?,
+        summary: row.try_get("summary")?,
+        notes: row.try_get("notes")?,
+        resolved_at: row.try_get("resolved_at")?,
+    })
+}
+
+fn turn(row: AnyRow) -> Result<Turn, StoreError> {
+    Ok(Turn {
+        speaker: word(&row, "speaker")?,
+        seq: row.try_get("seq")?,
+        text: row.try_get("text")?,
+        language: row.try_get("language")?,
+        intent: row.try_get("intent")?,
+        started_at: row.try_get("started_at")?,
+        ended_at: row.try_get("ended_at")?,
+        interrupted_at: row.try_get("interrupted_at")?,
+        stt_ms: row.try_get("stt_ms")?,
+        dialogue_ms: row.try_get("dialogue_ms")?,
+        tts_ms: row.try_get("tts_ms")?,
+    })
+}
+
+/// `text` as a LIKE pattern that matches it anywhere, its own `%`, `_` and `\` taken literally.
+fn contains_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+impl Store {
+    pub async fn insert_call(&self, tenant_id: &str, new: NewCall<'_>) -> Result<Call, StoreError> {
+        let mut conn = self.acquire().await?;
+        let sql = format!(
+            "INSERT INTO calls (id, tenant_id, direction, carrier, carrier_call_id, caller_number, called_number, \
+             status, language, started_at, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $10) RETURNING {CALL_COLUMNS}"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(new_id())
+            .bind(tenant_id)
+            .bind(new.direction.as_str())
+            .bind(new.carrier)
+            .bind(new.carrier_call_id)
+            .bind(new.caller_number)
+            .bind(new.called_number)
+            .bind(CallStatus::InProgress.as_str())
+            .bind(new.language)
+            .bind(new.started_at)
+            .fetch_one(&mut *conn)
+            .await?;
+        call(row)
+    }
+
+    /// Marks the moment the agent picked up.
+    pub async fn answer_call(&self, tenant_id: &str, call_id: &str, at: i64) -> Result<(), StoreError> {
+        let mut conn = self.acquire().await?;
+        sqlx::query(
+            "UPDATE calls SET answered_at = $1, updated_at = $1 WHERE tenant_id = $2 AND id = $3 AND answered_at IS NULL",
+        )
+        .bind(at)
+        .bind(tenant_id)
+        .bind(call_id)
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
+
+    /// Appends a turn as the next in its call. The call's language follows the caller's latest
+    /// turn, and the first agent turn's latency becomes the call's first-response time.
+    pub async fn append_turn(
+        &self,
+        tenant_id: &str,
+        call_id: &str,
+        turn: &Turn,
+        first_response_ms: Option<i64>,
+    ) -> Result<i64, StoreError> {
+        let mut tx = self.begin().await?;
+        let seq: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(MAX(seq), 0) + 1 FROM call_turns WHERE tenant_id = $1 AND call_id = $2",
+        )
+        .bind(tenant_id)
+        .bind(call_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO call_turns (id, tenant_id, call_id, seq, speaker, text, language, intent, started_at, \
+             ended_at, interrupted_at, stt_ms, dialogue_ms, tts_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        )
+        .bind(new_id())
+        .bind(tenant_id)
+        .bind(call_id)
+        .bind(seq)
+        .bind(turn.speaker.as_str())
+        .bind(&turn.text)
+        .bind(&turn.language)
+        .bind(&turn.intent)
+        .bind(turn.started_at)
+        .bind(turn.ended_at)
+        .bind(turn.interrupted_at)
+        .bind(turn.stt_ms)
+        .bind(turn.dialogue_ms)
+        .bind(turn.tts_ms)
+        .execute(&mut *tx)
+        .await?;
+        let caller_language = turn.language.as_deref().filter(|_| turn.speaker == Speaker::Caller);
+        sqlx::query(
+            "UPDATE calls SET language = COALESCE($1, language), \
+             first_response_ms = COALESCE(first_response_ms, $2), updated_at = $3 \
+             WHERE tenant_id = $4 AND id = $5",
+        )
+        .bind(caller_language)
+        .bind(first_response_ms)
+        .bind(turn.started_at)
+        .bind(tenant_id)
+        .bind(call_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(seq)
+    }
+
+    /// Closes a call that is still in progress; a call already closed stays as it was.
+    pub async fn finish_call(&self, tenant_id: &str, call_id: &str, end: CallEnd<'_>) -> Result<bool, StoreError> {
+        let mut conn = self.acquire().await?;
+        let done = sqlx::query(
+            "UPDATE calls SET status = $1, outcome = $2, end_reason = $3, ended_at = $4, summary = $5, updated_at = $4 \
+             WHERE tenant_id = $6 AND id = $7 AND status = $8",
+        )
+        .bind(end.status.as_str())
+        .bind(end.outcome.map(Outcome::as_str))
+        .bind(end.end_reason)
+        .bind(end.ended_at)
+        .bind(end.summary)
+        .bind(tenant_id)
+        .bind(call_id)
+        .bind(CallStatus::InProgress.as_str())
+        .execute(&mut *conn)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn call(&self, tenant_id: &str, call_id: &str) -> Result<Option<Call>, StoreError> {
+        let mut conn = self.acquire().await?;
+        let sql = format!("SELECT {CALL_COLUMNS} FROM calls WHERE tenant_id = $1 AND id = $2");
+        let row =
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant_id).bind(call_id).fetch_optional(&mut *conn).await?;
+        row.map(call).transpose()
+    }
+
+    /// A call's turns in the order they happened.
+    pub async fn call_turns(&self, tenant_id: &str, call_id: &str) -> Result<Vec<Turn>, StoreError> {
+        let mut conn = self.acquire().await?;
+        let rows = sqlx::query(
+            "SELECT seq, speaker, text, language, intent, started_at, ended_at, interrupted_at, stt_ms, dialogue_ms, \
+             tts_ms FROM call_turns WHERE tenant_id = $1 AND call_id = $2 ORDER BY seq",
+        )
+        .bind(tenant_id)
+        .bind(call_id)
+        .fetch_all(&mut *conn)
+        .await?;
+        rows.into_iter().map(turn).collect()
+    }
+
+    /// Notes and the handled mark, set by people at the store. `None` leaves a field as it is.
+    pub async fn annotate_call(
+        &self,
+        tenant_id: &str,
+        call_id: &str,
+        notes: Option<&str>,
+        resolved: Option<bool>,
+        now: i64,
+    ) -> Result<Option<Call>, StoreError> {
+        let mut conn = self.acquire().await?;
+        let sql = format!(
+            "UPDATE calls SET notes = COALESCE($1, notes), \
+             resolved_at = CASE WHEN $2 = 1 THEN COALESCE(resolved_at, $3) WHEN $2 = 0 THEN NULL ELSE resolved_at END, \
+             updated_at = $3 WHERE tenant_id = $4 AND id = $5 RETURNING {CALL_COLUMNS}"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(notes)
+            .bind(resolved.map_or(-1_i64, i64::from))
+            .bind(now)
+            .bind(tenant_id)
+            .bind(call_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+        row.map(call).transpose()
+    }
+
+    /// One page of a tenant's calls, `limit` long, continuing after `after`.
+    pub async fn calls_page(
+        &self,
+        tenant_id: &str,
+        filter: &CallFilter,
+        order: Order,
+        after: Option<&CallCursor>,
+        limit: i64,
+    ) -> Result<Vec<Call>, StoreError> {
+        let (compare, direction) = match order {
+            Order::NewestFirst => ("<", "DESC"),
+            Order::OldestFirst => (">", "ASC"),
+        };
+        let (cursor_at, cursor_id) = match after {
+            Some(cursor) => (Some(cursor.started_at), cursor.id.as_str()),
+            None => (None, ""),
+        };
+        let mut conn = self.acquire().await?;
+        let sql = format!(
+            "SELECT {CALL_COLUMNS} FROM calls WHERE tenant_id = $1 AND started_at >= $2 AND started_at < $3 \
+             AND (CAST($4 AS TEXT) IS NULL OR status = $4) AND (CAST($5 AS TEXT) IS NULL OR direction = $5) \
+             AND (CAST($6 AS TEXT) IS NULL OR outcome = $6) AND (CAST($7 AS TEXT) IS NULL OR language = $7) \
+             AND (CAST($8 AS TEXT) IS NULL OR caller_number = $8) \
+             AND (CAST($9 AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM call_turns t \
+                  WHERE t.tenant_id = calls.tenant_id AND t.call_id = calls.id AND t.intent = $9)) \
+             AND (CAST($10 AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM call_turns t \
+                  WHERE t.tenant_id = calls.tenant_id AND t.call_id = calls.id AND lower(t.text) LIKE $10 ESCAPE '\\')) \
+             AND (CAST($11 AS BIGINT) IS NULL OR started_at {compare} $11 OR (started_at = $11 AND id {compare} $12)) \
+             ORDER BY started_at {direction}, id {direction} LIMIT $13"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(tenant_id)
+            .bind(filter.from.unwrap_or(i64::MIN))
+            .bind(filter.to.unwrap_or(i64::MAX))
+            .bind(filter.status.map(CallStatus::as_str))
+            .bind(filter.direction.map(Direction::as_str))
+            .bind(filter.outcome.map(Outcome::as_str))
+            .bind(&filter.language)
+            .bind(&filter.caller_number)
+            .bind(&filter.intent)
+            .bind(filter.text.as_deref().map(contains_pattern))
+            .bind(cursor_at)
+            .bind(cursor_id)
+            .bind(limit)
+            .fetch_all(&mut *conn)
+            .await?;
+        rows.into_iter().map(call).collect()
+    }
+
+    /// The distinct intents of a call's turns, in the order they first came up.
+    pub async fn call_intents(&self, tenant_id: &str, call_id: &str) -> Result<Vec<String>, StoreError> {
+        let mut conn = self.acquire().await?;
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT intent, MIN(seq) AS first FROM call_turns WHERE tenant_id = $1 AND call_id = $2 \
+             AND intent IS NOT NULL GROUP BY intent ORDER BY first",
+        )
+        .bind(tenant_id)
+        .bind(call_id)
+        .fetch_all(&mut *conn)
+        .await?;
+        Ok(rows.into_iter().map(|(intent, _)| intent).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn search_text_is_taken_literally() {
+        assert_eq!(contains_pattern("50% OFF_x\\"), "%50\\% off\\_x\\\\%");
+    }
+}

@@ -146,6 +146,55 @@ fn turn(row: AnyRow) -> Result<Turn, StoreError> {
     })
 }
 
+enum Param {
+    Text(String),
+    Int(i64),
+}
+
+/// A statement whose WHERE clause holds only the filters given, so that the planner sees
+/// plain conditions and picks their indexes (`$1 IS NULL OR …` hides them). Fragments are fixed
+/// text with `?` for values; values are always bound, renumbered as `$n` for both engines.
+struct Conditions {
+    sql: String,
+    params: Vec<Param>,
+}
+
+impl Conditions {
+    fn new(select: String, tenant_id: &str) -> Self {
+        let mut conditions = Self { sql: String::new(), params: Vec::new() };
+        conditions.push(&select, [Param::Text(tenant_id.to_owned())]);
+        conditions
+    }
+
+    fn and(&mut self, fragment: &str, values: impl IntoIterator<Item = Param>) {
+        self.sql.push_str(" AND ");
+        self.push(fragment, values);
+    }
+
+    fn push(&mut self, fragment: &str, values: impl IntoIterator<Item = Param>) {
+        let mut values = values.into_iter();
+        for (i, piece) in fragment.split('?').enumerate() {
+            if i > 0 {
+                self.params.push(values.next().expect("a value for every placeholder"));
+                self.sql.push_str(&format!("${}", self.params.len()));
+            }
+            self.sql.push_str(piece);
+        }
+        debug_assert!(values.next().is_none(), "a placeholder for every value");
+    }
+
+    fn build(&self) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments> {
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(self.sql.as_str()));
+        for param in &self.params {
+            query = match param {
+                Param::Text(text) => query.bind(text.as_str()),
+                Param::Int(number) => query.bind(*number),
+            };
+        }
+        query
+    }
+}
+
 /// `text` as a LIKE pattern that matches it anywhere, its own `%`, `_` and `\` taken literally.
 fn contains_pattern(text: &str) -> String {
     let mut pattern = String::with_capacity(text.len() + 2);
@@ -334,39 +383,45 @@ impl Store {
             Order::NewestFirst => ("<", "DESC"),
             Order::OldestFirst => (">", "ASC"),
         };
-        let (cursor_at, cursor_id) = match after {
-            Some(cursor) => (Some(cursor.started_at), cursor.id.as_str()),
-            None => (None, ""),
-        };
+        let mut query = Conditions::new(format!("SELECT {CALL_COLUMNS} FROM calls WHERE tenant_id = ?"), tenant_id);
+        let text = |value: &str| Param::Text(value.to_owned());
+        if let Some(from) = filter.from {
+            query.and("started_at >= ?", [Param::Int(from)]);
+        }
+        if let Some(to) = filter.to {
+            query.and("started_at < ?", [Param::Int(to)]);
+        }
+        if let Some(status) = filter.status {
+            query.and("status = ?", [text(status.as_str())]);
+        }
+        if let Some(direction) = filter.direction {
+            query.and("direction = ?", [text(direction.as_str())]);
+        }
+        if let Some(outcome) = filter.outcome {
+            query.and("outcome = ?", [text(outcome.as_str())]);
+        }
+        if let Some(language) = &filter.language {
+            query.and("language = ?", [text(language)]);
+        }
+        if let Some(caller) = &filter.caller_number {
+            query.and("caller_number = ?", [text(caller)]);
+        }
+        if let Some(intent) = &filter.intent {
+            let turns = "id IN (SELECT call_id FROM call_turns WHERE tenant_id = ? AND intent = ?)";
+            query.and(turns, [text(tenant_id), text(intent)]);
+        }
+        if let Some(words) = &filter.text {
+            let turns = "id IN (SELECT call_id FROM call_turns WHERE tenant_id = ? AND lower(text) LIKE ? ESCAPE '\\')";
+            query.and(turns, [text(tenant_id), Param::Text(contains_pattern(words))]);
+        }
+        if let Some(cursor) = after {
+            // A row-value comparison, which both engines answer from the (tenant, started_at, id) index.
+            let keyset = format!("(started_at, id) {compare} (?, ?)");
+            query.and(&keyset, [Param::Int(cursor.started_at), text(&cursor.id)]);
+        }
+        query.push(&format!(" ORDER BY started_at {direction}, id {direction} LIMIT ?"), [Param::Int(limit)]);
         let mut conn = self.acquire().await?;
-        let sql = format!(
-            "SELECT {CALL_COLUMNS} FROM calls WHERE tenant_id = $1 AND started_at >= $2 AND started_at < $3 \
-             AND (CAST($4 AS TEXT) IS NULL OR status = $4) AND (CAST($5 AS TEXT) IS NULL OR direction = $5) \
-             AND (CAST($6 AS TEXT) IS NULL OR outcome = $6) AND (CAST($7 AS TEXT) IS NULL OR language = $7) \
-             AND (CAST($8 AS TEXT) IS NULL OR caller_number = $8) \
-             AND (CAST($9 AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM call_turns t \
-                  WHERE t.tenant_id = calls.tenant_id AND t.call_id = calls.id AND t.intent = $9)) \
-             AND (CAST($10 AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM call_turns t \
-                  WHERE t.tenant_id = calls.tenant_id AND t.call_id = calls.id AND lower(t.text) LIKE $10 ESCAPE '\\')) \
-             AND (CAST($11 AS BIGINT) IS NULL OR started_at {compare} $11 OR (started_at = $11 AND id {compare} $12)) \
-             ORDER BY started_at {direction}, id {direction} LIMIT $13"
-        );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(tenant_id)
-            .bind(filter.from.unwrap_or(i64::MIN))
-            .bind(filter.to.unwrap_or(i64::MAX))
-            .bind(filter.status.map(CallStatus::as_str))
-            .bind(filter.direction.map(Direction::as_str))
-            .bind(filter.outcome.map(Outcome::as_str))
-            .bind(&filter.language)
-            .bind(&filter.caller_number)
-            .bind(&filter.intent)
-            .bind(filter.text.as_deref().map(contains_pattern))
-            .bind(cursor_at)
-            .bind(cursor_id)
-            .bind(limit)
-            .fetch_all(&mut *conn)
-            .await?;
+        let rows = query.build().fetch_all(&mut *conn).await?;
         rows.into_iter().map(call).collect()
     }
 
@@ -392,5 +447,18 @@ mod tests {
     #[test]
     fn search_text_is_taken_literally() {
         assert_eq!(contains_pattern("50% OFF_x\\"), "%50\\% off\\_x\\\\%");
+    }
+
+    #[test]
+    fn only_given_conditions_are_written_and_numbered_in_order() {
+        let mut query = Conditions::new("SELECT id FROM calls WHERE tenant_id = ?".into(), "t");
+        query.and("status = ?", [Param::Text("completed".into())]);
+        query.and("(started_at, id) < (?, ?)", [Param::Int(5), Param::Text("x".into())]);
+        query.push(" LIMIT ?", [Param::Int(51)]);
+        assert_eq!(
+            query.sql,
+            "SELECT id FROM calls WHERE tenant_id = $1 AND status = $2 AND (started_at, id) < ($3, $4) LIMIT $5"
+        );
+        assert_eq!(query.params.len(), 5);
     }
 }

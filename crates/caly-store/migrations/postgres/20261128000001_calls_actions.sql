@@ -28,7 +28,7 @@ CREATE TABLE calls (
 
 -- Keyset pages newest first within a tenant, and the filters beside it.
 CREATE INDEX calls_tenant_started_idx ON calls (tenant_id, started_at, id);
-CREATE INDEX calls_tenant_caller_idx ON calls (tenant_id, caller_number);
+CREATE INDEX calls_tenant_caller_idx ON calls (tenant_id, caller_number, started_at, id);
 
 CREATE TABLE call_turns (
     id              TEXT PRIMARY KEY NOT NULL,

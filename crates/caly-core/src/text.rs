@@ -1,5 +1,7 @@
 //! Free text that people type: names and passwords.
 
+use std::{collections::HashSet, sync::LazyLock};
+
 use serde::Serialize;
 
 use crate::{Email, Invalid};
@@ -31,7 +33,12 @@ impl DisplayName {
     }
 }
 
-/// A new password that passes the policy: 12–128 characters, not the email's local part.
+/// Passwords that attackers try first (see `data/README.md`), compared lower-cased.
+static COMMON_PASSWORDS: LazyLock<HashSet<String>> =
+    LazyLock::new(|| include_str!("../data/common-passwords.txt").lines().map(str::to_lowercase).collect());
+
+/// A new password that passes the policy: 12–128 characters, not a common password, not
+/// containing the email's local part.
 pub struct Password(String);
 
 impl Password {
@@ -45,6 +52,9 @@ impl Password {
         }
         if length > Self::MAX_CHARS {
             return Err(Invalid::new("too_long", format!("must be at most {} characters", Self::MAX_CHARS)));
+        }
+        if COMMON_PASSWORDS.contains(&input.trim().to_lowercase()) {
+            return Err(Invalid::new("common_password", "is one of the most common passwords; choose another"));
         }
         let local = email.map(|e| e.local_part().to_lowercase()).filter(|l| l.len() >= 3);
         if local.is_some_and(|local| input.to_lowercase().contains(&local)) {
@@ -83,6 +93,10 @@ mod tests {
         assert_eq!(Password::parse("short", None).unwrap_err().code, "too_short");
         assert_eq!(Password::parse("my-name-is-ASHA-ok", Some(&email)).unwrap_err().code, "contains_email");
         assert_eq!(Password::parse(&"x".repeat(129), None).unwrap_err().code, "too_long");
+        assert_eq!(Password::parse("1qaz2wsx3edc", None).unwrap_err().code, "common_password");
+        assert_eq!(Password::parse("1QAZ2WSX3EDC", None).unwrap_err().code, "common_password", "any case");
+        assert_eq!(Password::parse("Q1W2E3R4T5Y6", None).unwrap_err().code, "common_password");
+        assert!(COMMON_PASSWORDS.len() >= 10_000, "{}", COMMON_PASSWORDS.len());
         assert_eq!(format!("{:?}", Password::parse("correct horse battery", None).unwrap()), "Password(****)");
     }
 }

@@ -23,6 +23,7 @@ pub struct User {
     pub role: Role,
     pub password_hash: Option<String>,
     pub active: bool,
+    pub email_verified: bool,
     pub created_at: i64,
 }
 
@@ -59,9 +60,10 @@ pub enum RefreshUse {
     Rejected,
 }
 
-const USER_COLUMNS: &str = "id, tenant_id, email, name, role, password_hash, deactivated_at, created_at";
+pub(crate) const USER_COLUMNS: &str =
+    "id, tenant_id, email, name, role, password_hash, deactivated_at, email_verified_at, created_at";
 
-fn user(row: AnyRow) -> Result<User, StoreError> {
+pub(crate) fn user(row: AnyRow) -> Result<User, StoreError> {
     let role: String = row.try_get("role")?;
     Ok(User {
         id: row.try_get("id")?,
@@ -71,6 +73,7 @@ fn user(row: AnyRow) -> Result<User, StoreError> {
         role: role.parse().map_err(|_| StoreError::Corrupt(format!("unknown role {role:?}")))?,
         password_hash: row.try_get("password_hash")?,
         active: row.try_get::<Option<i64>, _>("deactivated_at")?.is_none(),
+        email_verified: row.try_get::<Option<i64>, _>("email_verified_at")?.is_some(),
         created_at: row.try_get("created_at")?,
     })
 }
@@ -98,6 +101,7 @@ impl Store {
             role: owner.role,
             password_hash: Some(owner.password_hash.to_owned()),
             active: true,
+            email_verified: false,
             created_at: now,
         };
         let mut tx = self.begin().await?;
@@ -279,16 +283,26 @@ impl Store {
     /// Revokes every refresh token of a user (logout everywhere).
     pub async fn revoke_user_sessions(&self, tenant_id: &str, user_id: &str, now: i64) -> Result<u64, StoreError> {
         let mut conn = self.acquire().await?;
-        let done = sqlx::query(
-            "UPDATE refresh_tokens SET revoked_at = $1 WHERE tenant_id = $2 AND user_id = $3 AND revoked_at IS NULL",
-        )
-        .bind(now)
-        .bind(tenant_id)
-        .bind(user_id)
-        .execute(&mut *conn)
-        .await?;
-        Ok(done.rows_affected())
+        revoke_sessions(&mut conn, tenant_id, user_id, now).await
     }
+}
+
+/// Revokes every live refresh token of a user, on `conn` (which may be inside a transaction).
+pub(crate) async fn revoke_sessions(
+    conn: &mut sqlx::AnyConnection,
+    tenant_id: &str,
+    user_id: &str,
+    now: i64,
+) -> Result<u64, StoreError> {
+    let done = sqlx::query(
+        "UPDATE refresh_tokens SET revoked_at = $1 WHERE tenant_id = $2 AND user_id = $3 AND revoked_at IS NULL",
+    )
+    .bind(now)
+    .bind(tenant_id)
+    .bind(user_id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
 }
 
 #[cfg(test)]

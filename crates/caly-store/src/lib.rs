@@ -11,7 +11,9 @@ mod audit;
 mod calls;
 mod error;
 mod identity;
+mod mail;
 mod pool;
+mod team;
 
 pub use actions::{Action, Decided, NewAction};
 pub use calls::{Call, CallCursor, CallEnd, CallFilter, NewCall, Order, Turn};
@@ -19,7 +21,9 @@ pub use calls::{Call, CallCursor, CallEnd, CallFilter, NewCall, Order, Turn};
 pub use audit::{AuditEntry, AuditEvent, AuditFilter, Break, SYSTEM_CHAIN, Verification};
 pub use error::StoreError;
 pub use identity::{NewRefreshToken, NewTenant, NewUser, RefreshUse, Tenant, User};
+pub use mail::{Mail, TokenMail, TokenPurpose};
 pub use pool::{Backend, PoolSettings, PoolStats, Store};
+pub use team::MemberChange;
 
 /// A new row id: UUIDv7, so ids sort by creation time.
 pub fn new_id() -> String {

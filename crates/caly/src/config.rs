@@ -18,7 +18,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize, Serializer};
 
 const ENV_PREFIX: &str = "CALY_";
-const SECTIONS: [&str; 8] = ["database", "redis", "log", "http", "auth", "detector", "anomaly", "policies"];
+const SECTIONS: [&str; 9] = ["database", "redis", "log", "http", "auth", "detector", "anomaly", "policies", "mail"];
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -48,6 +48,22 @@ pub struct Config {
     /// Per-client anomaly detection over a sliding window.
     pub anomaly: AnomalySettings,
     pub policies: PoliciesConfig,
+    pub mail: MailConfig,
+}
+
+/// Mail to users: verification, password reset, invitations. It goes through the outbox
+/// table; with no mail server configured it is written to the log at info level.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MailConfig {
+    /// Where links in mail point: Caly's address as users reach it.
+    pub public_url: String,
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        Self { public_url: "http://127.0.0.1:8080".into() }
+    }
 }
 
 /// The rate-limit policies (GCRA): `limit` requests per `window`, at most `burst` at once.
@@ -62,6 +78,10 @@ pub struct PoliciesConfig {
     pub public: PolicyConfig,
     /// Authenticated API requests per user.
     pub api: PolicyConfig,
+    /// Password-reset requests per account.
+    pub password_reset: PolicyConfig,
+    /// Verification mails per account.
+    pub verify: PolicyConfig,
     /// Keys each policy tracks at once in memory; beyond it the least valuable are forgotten.
     pub max_keys: u64,
 }
@@ -97,6 +117,8 @@ impl Default for PoliciesConfig {
             register: PolicyConfig::new(5, 900, 5, FailMode::Open),
             public: PolicyConfig::new(120, 60, 120, FailMode::Open),
             api: PolicyConfig::new(600, 60, 100, FailMode::Open),
+            password_reset: PolicyConfig::new(3, 900, 3, FailMode::Closed),
+            verify: PolicyConfig::new(5, 300, 5, FailMode::Closed),
             max_keys: 100_000,
         }
     }
@@ -254,6 +276,7 @@ impl Default for Config {
             detector: DetectorConfig::default(),
             anomaly: AnomalySettings::default(),
             policies: PoliciesConfig::default(),
+            mail: MailConfig::default(),
         }
     }
 }
@@ -358,6 +381,8 @@ impl Config {
             ("policies.register", policies.register),
             ("policies.public", policies.public),
             ("policies.api", policies.api),
+            ("policies.password_reset", policies.password_reset),
+            ("policies.verify", policies.verify),
         ];
         if let Some((key, _)) = named.iter().find(|(_, p)| p.limit == 0 || p.burst == 0 || p.window.is_zero()) {
             return Err((key, "limit and burst of at least 1 and a window above zero".into()));
@@ -370,6 +395,13 @@ impl Config {
             return Err((
                 "http.cors_origins",
                 "explicit origins such as https://dashboard.example.com (scheme and host, no path; never *)".into(),
+            ));
+        }
+        let public_url = self.mail.public_url.as_str();
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) || public_url.ends_with('/') {
+            return Err((
+                "mail.public_url",
+                "an http(s) URL without a trailing slash, such as https://caly.example.com".into(),
             ));
         }
         if self.http.request_timeout.is_zero() {

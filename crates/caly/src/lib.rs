@@ -7,6 +7,7 @@ pub mod demo;
 pub mod http;
 pub mod lifecycle;
 pub mod listener;
+pub mod mail;
 pub mod metrics;
 pub mod rate_limits;
 pub mod redis_link;

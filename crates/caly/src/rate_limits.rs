@@ -95,6 +95,10 @@ pub struct RateLimits {
     pub public: PolicyLimiter,
     /// Authenticated API requests per user.
     pub api: PolicyLimiter,
+    /// Password-reset requests per account.
+    pub password_reset: PolicyLimiter,
+    /// Verification mails per account.
+    pub verify: PolicyLimiter,
 }
 
 impl RateLimits {
@@ -118,11 +122,13 @@ impl RateLimits {
             register: make("register", config.register),
             public: make("public", config.public),
             api: make("api", config.api),
+            password_reset: make("password_reset", config.password_reset),
+            verify: make("verify", config.verify),
         }
     }
 
     pub fn forget_idle(&self) {
-        for limiter in [&self.login, &self.register, &self.public, &self.api] {
+        for limiter in [&self.login, &self.register, &self.public, &self.api, &self.password_reset, &self.verify] {
             if let Store::Memory(memory) = &limiter.store {
                 let kept = memory.forget_idle();
                 tracing::debug!(policy = limiter.policy.name, kept, "rate-limit keys swept");

@@ -104,6 +104,7 @@ async fn run(
             }
         })
     });
+    let mail_sender = tokio::spawn(crate::mail::run_sender(store.clone(), lifecycle.clone()));
     let serve = listener::serve(listener, tls, app, &lifecycle, http.drain_delay, http.shutdown_timeout);
     let migrate = async {
         store.migrate().await.context("migrations failed")?;
@@ -124,6 +125,7 @@ async fn run(
     if let Some(sweeper) = sweeper {
         sweeper.abort();
     }
+    mail_sender.abort();
     store.close().await;
     result
 }

@@ -20,6 +20,7 @@ pub struct AuditContext {
 }
 
 /// Who did it.
+#[derive(Clone, Copy)]
 pub enum Actor<'a> {
     User(&'a str),
     Anonymous,

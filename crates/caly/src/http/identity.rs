@@ -2,7 +2,6 @@
 
 use axum::{Json, extract::State, http::StatusCode};
 use caly_core::{DisplayName, Email, Language, Password, Role, Timezone};
-use caly_guard::rate_limit::Decision;
 use caly_store::{NewRefreshToken, NewTenant, NewUser, RefreshUse, SYSTEM_CHAIN, StoreError, Tenant, User};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -23,7 +22,7 @@ use crate::{
 pub struct RegisterRequest {
     #[schema(example = "asha@example.in")]
     email: String,
-    /// 12–128 characters, not containing the email's name.
+    /// 12–128 characters, not a common password, not containing the email's name.
     password: String,
     #[schema(example = "Asha Rao")]
     name: String,
@@ -52,6 +51,7 @@ pub struct UserView {
     /// `owner`, `admin`, `supervisor` or `viewer`.
     #[schema(value_type = String, example = "owner")]
     role: Role,
+    email_verified: bool,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -84,7 +84,7 @@ pub struct TokenPair {
 }
 
 fn user_view(user: User) -> UserView {
-    UserView { id: user.id, email: user.email, name: user.name, role: user.role }
+    UserView { id: user.id, email: user.email, name: user.name, role: user.role, email_verified: user.email_verified }
 }
 
 fn tenant_view(tenant: Tenant) -> TenantView {
@@ -131,6 +131,14 @@ pub async fn register(
         other => other?,
     };
     tracing::info!(tenant_id = %tenant.id, user_id = %user.id, "tenant registered");
+    super::account::send_token(
+        &state,
+        &user,
+        caly_store::TokenPurpose::VerifyEmail,
+        super::account::SHORT_LINK,
+        crate::mail::verification,
+    )
+    .await?;
     let details = serde_json::json!({"store_name": tenant.name, "email": user.email});
     audit
         .record(
@@ -175,11 +183,7 @@ pub async fn login(
     }
     // The login policy counts per account as well as per IP (the route's limit), so that many
     // addresses together cannot try one account faster than one address could.
-    if let Some(rate) = &state.rate_limits
-        && let Decision::Limited { retry_after } = rate.login.check(&format!("account:{account}")).await
-    {
-        return Err(ApiError::RateLimited { retry_after_secs: retry_after.as_secs() + 1 });
-    }
+    super::limits::check_account(&state, |rate| &rate.login, &account).await?;
 
     let user = match &email {
         Ok(email) => state.store.user_by_email(email).await?,

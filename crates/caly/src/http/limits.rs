@@ -129,3 +129,18 @@ fn policy_for<'a>(rate: &'a RateLimits, tokens: &TokenKeys, request: &mut Reques
         },
     }
 }
+
+/// Applies a per-account policy on top of a route's per-IP one: 429 once it is spent. Keyed by
+/// the normalised email whether or not an account has it, so a refusal reveals nothing.
+pub async fn check_account(
+    state: &crate::state::AppState,
+    policy: impl Fn(&crate::rate_limits::RateLimits) -> &crate::rate_limits::PolicyLimiter,
+    account: &str,
+) -> Result<(), ApiError> {
+    if let Some(rate) = &state.rate_limits
+        && let Decision::Limited { retry_after } = policy(rate).check(&format!("account:{account}")).await
+    {
+        return Err(ApiError::RateLimited { retry_after_secs: retry_after.as_secs() + 1 });
+    }
+    Ok(())
+}

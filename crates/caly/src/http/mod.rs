@@ -1,6 +1,7 @@
 //! The HTTP edge: routes, the guard stack and the one error format.
 
 pub mod access;
+pub mod account;
 pub mod actions;
 pub mod admin;
 pub mod analytics;
@@ -15,6 +16,7 @@ pub mod health;
 pub mod identity;
 pub mod limits;
 pub mod openapi;
+pub mod team;
 pub mod time;
 
 use std::{any::Any, sync::Arc};
@@ -59,6 +61,14 @@ pub fn routes() -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>) {
         .routes(routes!(identity::logout))
         .routes(routes!(identity::logout_all))
         .routes(routes!(identity::me))
+        .routes(routes!(account::verify_email))
+        .routes(routes!(account::resend_verification))
+        .routes(routes!(account::request_password_reset))
+        .routes(routes!(account::reset_password))
+        .routes(routes!(account::accept_invite))
+        .routes(routes!(team::list))
+        .routes(routes!(team::invite))
+        .routes(routes!(team::update))
         .routes(routes!(calls::list))
         .routes(routes!(calls::export))
         .routes(routes!(calls::get, calls::update))

@@ -157,6 +157,33 @@ impl TestApp {
         self.client.request(method, self.url(path)).bearer_auth(token)
     }
 
+    /// The token in the newest mail to `email` whose link contains `path` (e.g. `/reset-password`).
+    pub async fn mailed_token(&self, email: &str, path: &str) -> String {
+        let mail = self.store().mail_to(email).await.unwrap();
+        let body = &mail.iter().rev().find(|m| m.body.contains(path)).expect("a mail with that link").body;
+        let after = body.split_once("?token=").expect("a link with a token").1;
+        after.split_whitespace().next().unwrap().to_owned()
+    }
+
+    /// Invites `email` into `owner`'s tenant with `role`, accepts the invitation and signs in:
+    /// the new member's access token.
+    pub async fn add_member(&self, owner: &Owner, email: &str, role: &str) -> String {
+        let invite = serde_json::json!({"email": email, "name": "Team Member", "role": role});
+        let invited = self
+            .request(reqwest::Method::POST, "/api/v1/team/invites", &owner.token)
+            .json(&invite)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(invited.status(), 201, "invite {role}");
+        let token = self.mailed_token(email, "/accept-invite").await;
+        let accept = serde_json::json!({"token": token, "password": "another long passphrase"});
+        assert_eq!(self.post_json("/api/v1/auth/accept-invite", &accept).await.status(), 204);
+        let login = serde_json::json!({"email": email, "password": "another long passphrase"});
+        let tokens: serde_json::Value = self.post_json("/api/v1/auth/login", &login).await.json().await.unwrap();
+        tokens["access_token"].as_str().expect("an access token").to_owned()
+    }
+
     pub fn store(&self) -> &caly_store::Store {
         &self.server().state.store
     }

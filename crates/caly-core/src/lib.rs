@@ -6,6 +6,7 @@ pub mod call;
 mod choice;
 mod identity;
 pub mod period;
+pub mod permission;
 mod phone;
 mod text;
 

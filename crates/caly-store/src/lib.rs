@@ -7,6 +7,7 @@
 
 mod actions;
 pub mod analytics;
+mod api_keys;
 mod audit;
 mod calls;
 mod error;
@@ -16,6 +17,7 @@ mod pool;
 mod team;
 
 pub use actions::{Action, Decided, NewAction};
+pub use api_keys::{ApiKey, NewApiKey};
 pub use calls::{Call, CallCursor, CallEnd, CallFilter, NewCall, Order, Turn};
 
 pub use audit::{AuditEntry, AuditEvent, AuditFilter, Break, SYSTEM_CHAIN, Verification};

@@ -90,6 +90,15 @@ async fn each_route_refuses_exactly_the_roles_below_its_own() {
             "admin",
         ),
         (Method::POST, "/api/v1/auth/verify-email/resend", "/api/v1/auth/verify-email/resend".into(), None, "viewer"),
+        (Method::GET, "/api/v1/api-keys", "/api/v1/api-keys".into(), None, "admin"),
+        (
+            Method::POST,
+            "/api/v1/api-keys",
+            "/api/v1/api-keys".into(),
+            Some(json!({"name": "k", "scopes": ["calls:read"]})),
+            "admin",
+        ),
+        (Method::DELETE, "/api/v1/api-keys/{id}", format!("/api/v1/api-keys/{}", uuid::Uuid::now_v7()), None, "admin"),
     ];
     for (method, template, path, body, lowest) in &table {
         for (role, token) in &tokens {

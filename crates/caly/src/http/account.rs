@@ -117,7 +117,7 @@ pub async fn verify_email(
     (status = 429, description = "Too many verification mails for this account", body = caly_guard::problem::ProblemBody, content_type = "application/problem+json")))]
 pub async fn resend_verification(State(state): State<AppState>, access: Access) -> Result<StatusCode, ApiError> {
     let gone = ApiError::Unauthenticated("The account no longer exists or is deactivated.");
-    let user = state.store.user(&access.claims.tid, &access.claims.sub).await?.filter(|u| u.active).ok_or(gone)?;
+    let user = state.store.user(&access.tenant_id, access.user_id()?).await?.filter(|u| u.active).ok_or(gone)?;
     if user.email_verified {
         return Err(ApiError::Conflict("The email is already verified.".into()));
     }

@@ -2,8 +2,9 @@
 
 use axum::{Json, extract::State};
 use caly_core::{
-    Invalid, Role,
+    Invalid,
     action::{ActionStatus, Decision},
+    permission::Permission,
 };
 use caly_store::{Action, Decided};
 use serde::{Deserialize, Serialize};
@@ -11,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{
     access::Access,
-    audit::{Actor, AuditContext},
+    audit::AuditContext,
     error::{ApiError, FieldErrors},
     extract::{Json as JsonBody, PathId, Query},
     time::rfc3339,
@@ -105,7 +106,7 @@ pub async fn list(
     access: Access,
     Query(query): Query<ActionsQuery>,
 ) -> Result<Json<ActionPage>, ApiError> {
-    access.require(Role::Viewer)?;
+    access.require(Permission::ReadActions)?;
     let mut errors = FieldErrors::default();
     let status = query.status.as_deref().and_then(|s| errors.check("status", s.parse::<ActionStatus>()));
     let uuid = |field: &str, text: &Option<String>, errors: &mut FieldErrors| {
@@ -119,7 +120,7 @@ pub async fn list(
     let limit = errors.page_limit(query.limit);
     errors.finish()?;
     let mut actions =
-        state.store.actions_page(&access.claims.tid, status, call_id.as_deref(), after.as_deref(), limit + 1).await?;
+        state.store.actions_page(&access.tenant_id, status, call_id.as_deref(), after.as_deref(), limit + 1).await?;
     let next_cursor = (actions.len() as i64 > limit).then(|| {
         actions.truncate(limit as usize);
         actions.last().map(|a| a.id.clone())
@@ -178,19 +179,19 @@ async fn decide(
     decision: Decision,
     reason: Option<&str>,
 ) -> Result<Json<ActionView>, ApiError> {
-    access.require(Role::Supervisor)?;
-    let (tenant, user) = (&access.claims.tid, &access.claims.sub);
+    access.require(Permission::DecideActions)?;
+    let (tenant, decider) = (&access.tenant_id, access.actor_label());
     let event = match decision {
         Decision::Approve => "action.approved",
         Decision::Reject => "action.rejected",
     };
-    match state.store.decide_action(tenant, &id, decision, user, reason, now_micros()).await? {
+    match state.store.decide_action(tenant, &id, decision, &decider, reason, now_micros()).await? {
         Decided::Now(action) => {
             let details = serde_json::json!({
                 "kind": action.kind.as_str(), "order_number": action.order_number,
                 "amount_paise": action.amount_paise, "reason": reason,
             });
-            audit.record(&state.store, tenant, Actor::User(user), event, Some(&id), "success", details).await?;
+            audit.record(&state.store, tenant, access.actor(), event, Some(&id), "success", details).await?;
             Ok(Json(action_view(action)))
         }
         Decided::Already(action) => {

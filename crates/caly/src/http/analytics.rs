@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 
 use axum::{Json, extract::State};
 use caly_core::{
-    Invalid, Role,
+    Invalid,
     period::{Interval, Period},
+    permission::Permission,
 };
 use caly_store::analytics::CallTotals;
 use serde::{Deserialize, Serialize};
@@ -179,8 +180,8 @@ pub async fn summary(
     access: Access,
     Query(query): Query<SummaryQuery>,
 ) -> Result<Json<Summary>, ApiError> {
-    access.require(Role::Viewer)?;
-    let tenant = &access.claims.tid;
+    access.require(Permission::ReadAnalytics)?;
+    let tenant = &access.tenant_id;
     let mut errors = FieldErrors::default();
     let (_, _, (from, to)) = period(&state, tenant, query.from.as_deref(), query.to.as_deref(), &mut errors).await?;
     errors.finish()?;
@@ -228,8 +229,8 @@ pub async fn timeseries(
     access: Access,
     Query(query): Query<TimeseriesQuery>,
 ) -> Result<Json<Timeseries>, ApiError> {
-    access.require(Role::Viewer)?;
-    let tenant = &access.claims.tid;
+    access.require(Permission::ReadAnalytics)?;
+    let tenant = &access.tenant_id;
     let mut errors = FieldErrors::default();
     if !METRICS.contains(&query.metric.as_str()) {
         errors.refuse("metric", Invalid::new("invalid_metric", format!("must be one of: {}", METRICS.join(" "))));

@@ -23,6 +23,7 @@ pub struct AuditContext {
 #[derive(Clone, Copy)]
 pub enum Actor<'a> {
     User(&'a str),
+    ApiKey(&'a str),
     Anonymous,
 }
 
@@ -62,6 +63,7 @@ impl AuditContext {
     ) -> Result<(), ApiError> {
         let (actor_type, actor_id) = match actor {
             Actor::User(id) => ("user", Some(id.to_owned())),
+            Actor::ApiKey(id) => ("api_key", Some(id.to_owned())),
             Actor::Anonymous => ("anonymous", None),
         };
         let row = AuditEvent {

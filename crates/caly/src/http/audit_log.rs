@@ -2,7 +2,7 @@
 //! cursor that stays stable while new events are appended.
 
 use axum::{Json, extract::State};
-use caly_core::{Invalid, Role};
+use caly_core::{Invalid, permission::Permission};
 use caly_store::AuditFilter;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -77,7 +77,7 @@ pub async fn list(
     access: Access,
     Query(query): Query<AuditQuery>,
 ) -> Result<Json<AuditPage>, ApiError> {
-    access.require(Role::Admin)?;
+    access.require(Permission::ReadAudit)?;
     let mut errors = FieldErrors::default();
     let limit = errors.page_limit(query.limit);
     let after = match query.cursor.as_deref().map(str::parse::<i64>) {
@@ -98,7 +98,7 @@ pub async fn list(
     }
     errors.finish()?;
     let filter = AuditFilter { event: query.event, outcome: query.outcome, from, to };
-    let entries = state.store.audit_page(&access.claims.tid, &filter, after, limit + 1).await?;
+    let entries = state.store.audit_page(&access.tenant_id, &filter, after, limit + 1).await?;
     let more = entries.len() as i64 > limit;
     let items: Vec<AuditItem> = entries
         .into_iter()

@@ -8,9 +8,10 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use caly_core::{
-    Invalid, PhoneNumber, Role,
+    Invalid, PhoneNumber,
     call::{CallStatus, Direction, Outcome},
     period::Period,
+    permission::Permission,
 };
 use caly_store::{Call, CallCursor, CallFilter, Order};
 use futures::StreamExt;
@@ -20,7 +21,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::{
     access::Access,
     actions::{ActionView, action_view},
-    audit::{Actor, AuditContext},
+    audit::AuditContext,
     error::{ApiError, FieldErrors},
     extract::{Json as JsonBody, PathId, Query},
     time::{rfc3339, tenant_zone},
@@ -223,8 +224,8 @@ pub async fn list(
     access: Access,
     Query(query): Query<CallsQuery>,
 ) -> Result<Json<CallPage>, ApiError> {
-    access.require(Role::Viewer)?;
-    let tenant = &access.claims.tid;
+    access.require(Permission::ReadCalls)?;
+    let tenant = &access.tenant_id;
     let mut errors = FieldErrors::default();
     let filter = read_filter(&state, tenant, &query, &mut errors).await?;
     let order = read_order(&mut errors, query.sort.as_deref());
@@ -253,8 +254,8 @@ pub async fn get(
     access: Access,
     PathId(id): PathId,
 ) -> Result<Json<CallDetail>, ApiError> {
-    access.require(Role::Viewer)?;
-    let call = state.store.call(&access.claims.tid, &id).await?.ok_or(ApiError::NotFound("Call"))?;
+    access.require(Permission::ReadCalls)?;
+    let call = state.store.call(&access.tenant_id, &id).await?.ok_or(ApiError::NotFound("Call"))?;
     Ok(Json(detail(&state, call).await?))
 }
 
@@ -304,7 +305,7 @@ pub async fn update(
     PathId(id): PathId,
     JsonBody(patch): JsonBody<CallPatch>,
 ) -> Result<Json<CallDetail>, ApiError> {
-    access.require(Role::Supervisor)?;
+    access.require(Permission::AnnotateCalls)?;
     let mut errors = FieldErrors::default();
     if let Some(notes) = &patch.notes {
         if notes.chars().count() > 10_000 {
@@ -314,14 +315,14 @@ pub async fn update(
         }
     }
     errors.finish()?;
-    let (tenant, user) = (&access.claims.tid, &access.claims.sub);
+    let tenant = &access.tenant_id;
     let call = state
         .store
         .annotate_call(tenant, &id, patch.notes.as_deref(), patch.resolved, now_micros())
         .await?
         .ok_or(ApiError::NotFound("Call"))?;
     let details = serde_json::json!({"notes_changed": patch.notes.is_some(), "resolved": patch.resolved});
-    audit.record(&state.store, tenant, Actor::User(user), "call.annotated", Some(&id), "success", details).await?;
+    audit.record(&state.store, tenant, access.actor(), "call.annotated", Some(&id), "success", details).await?;
     Ok(Json(detail(&state, call).await?))
 }
 
@@ -337,8 +338,8 @@ pub async fn export(
     audit: AuditContext,
     Query(query): Query<CallsQuery>,
 ) -> Result<Response, ApiError> {
-    access.require(Role::Supervisor)?;
-    let tenant = access.claims.tid.clone();
+    access.require(Permission::ExportCalls)?;
+    let tenant = access.tenant_id.clone();
     let mut errors = FieldErrors::default();
     if query.limit.is_some() || query.cursor.is_some() {
         errors.refuse(
@@ -350,9 +351,7 @@ pub async fn export(
     let order = read_order(&mut errors, query.sort.as_deref());
     errors.finish()?;
     let details = serde_json::json!({"filter": format!("{filter:?}")});
-    audit
-        .record(&state.store, &tenant, Actor::User(&access.claims.sub), "calls.exported", None, "success", details)
-        .await?;
+    audit.record(&state.store, &tenant, access.actor(), "calls.exported", None, "success", details).await?;
 
     let header_row = csv_row(&EXPORT_COLUMNS.map(String::from));
     let pages = futures::stream::unfold(Some(None::<CallCursor>), move |after| {

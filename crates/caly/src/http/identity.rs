@@ -282,7 +282,7 @@ pub async fn logout_all(
     audit: AuditContext,
     access: Access,
 ) -> Result<StatusCode, ApiError> {
-    let (tenant, user) = (&access.claims.tid, &access.claims.sub);
+    let (tenant, user) = (&access.tenant_id, access.user_id()?);
     let revoked = state.store.revoke_user_sessions(tenant, user, now_micros()).await?;
     let details = serde_json::json!({"sessions_revoked": revoked});
     audit.record(&state.store, tenant, Actor::User(user), "auth.logout_all", None, "success", details).await?;
@@ -295,7 +295,7 @@ pub async fn logout_all(
     (status = 401, description = "No valid access token", body = caly_guard::problem::ProblemBody, content_type = "application/problem+json")))]
 pub async fn me(State(state): State<AppState>, access: Access) -> Result<Json<Account>, ApiError> {
     let gone = ApiError::Unauthenticated("The account no longer exists or is deactivated.");
-    let user = state.store.user(&access.claims.tid, &access.claims.sub).await?.filter(|u| u.active).ok_or(gone)?;
+    let user = state.store.user(&access.tenant_id, access.user_id()?).await?.filter(|u| u.active).ok_or(gone)?;
     let tenant = state.store.tenant(&user.tenant_id).await?.ok_or(ApiError::NotFound("Tenant"))?;
     Ok(Json(Account { tenant: tenant_view(tenant), user: user_view(user) }))
 }

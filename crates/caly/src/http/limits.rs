@@ -119,13 +119,19 @@ fn policy_for<'a>(rate: &'a RateLimits, tokens: &TokenKeys, request: &mut Reques
     match request.extensions().get::<MatchedPath>().map(MatchedPath::as_str) {
         Some("/api/v1/auth/login") => (&rate.login, ip),
         Some("/api/v1/auth/register") => (&rate.register, ip),
-        _ => match super::access::bearer_token(request.headers()).and_then(|token| tokens.verify(token)) {
-            Some(claims) => {
-                let user = claims.sub.clone();
-                request.extensions_mut().insert(claims);
-                (&rate.api, user)
+        _ => match super::access::bearer_token(request.headers()) {
+            // Per key; an unknown key is refused by authentication right after.
+            Some(key) if key.starts_with(super::access::API_KEY_PREFIX) => {
+                (&rate.api, format!("key:{}", crate::auth::token_hash(key)))
             }
-            None => (&rate.public, ip),
+            token => match token.and_then(|token| tokens.verify(token)) {
+                Some(claims) => {
+                    let user = claims.sub.clone();
+                    request.extensions_mut().insert(claims);
+                    (&rate.api, user)
+                }
+                None => (&rate.public, ip),
+            },
         },
     }
 }

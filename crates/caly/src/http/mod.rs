@@ -6,6 +6,7 @@ pub mod actions;
 pub mod admin;
 pub mod analytics;
 pub mod anomaly;
+pub mod api_keys;
 pub mod attack;
 pub mod audit;
 pub mod audit_log;
@@ -66,6 +67,8 @@ pub fn routes() -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>) {
         .routes(routes!(account::request_password_reset))
         .routes(routes!(account::reset_password))
         .routes(routes!(account::accept_invite))
+        .routes(routes!(api_keys::create, api_keys::list))
+        .routes(routes!(api_keys::revoke))
         .routes(routes!(team::list))
         .routes(routes!(team::invite))
         .routes(routes!(team::update))

@@ -2,7 +2,7 @@
 //! change roles and deactivate; only owners touch owners; a tenant always keeps an owner.
 
 use axum::{Json, extract::State, http::StatusCode};
-use caly_core::{DisplayName, Email, Invalid, Role};
+use caly_core::{DisplayName, Email, Invalid, Role, permission::Permission};
 use caly_store::{MemberChange, StoreError, TokenPurpose, User};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use super::{
     access::Access,
     account::{INVITE_LINK, send_token},
-    audit::{Actor, AuditContext},
+    audit::AuditContext,
     error::{ApiError, FieldErrors},
     extract::{Json as JsonBody, PathId},
 };
@@ -66,8 +66,8 @@ fn member(user: User) -> Member {
     (status = 200, description = "Every member, oldest first", body = [Member]),
     (status = 403, description = "Owners and admins only", body = caly_guard::problem::ProblemBody, content_type = "application/problem+json")))]
 pub async fn list(State(state): State<AppState>, access: Access) -> Result<Json<Vec<Member>>, ApiError> {
-    access.require(Role::Admin)?;
-    Ok(Json(state.store.team(&access.claims.tid).await?.into_iter().map(member).collect()))
+    access.require(Permission::ManageTeam)?;
+    Ok(Json(state.store.team(&access.tenant_id).await?.into_iter().map(member).collect()))
 }
 
 /// Invites someone by email; they choose a password from the mailed link (72 hours).
@@ -82,7 +82,7 @@ pub async fn invite(
     audit: AuditContext,
     JsonBody(body): JsonBody<Invite>,
 ) -> Result<(StatusCode, Json<Member>), ApiError> {
-    access.require(Role::Admin)?;
+    access.require(Permission::ManageTeam)?;
     let mut errors = FieldErrors::default();
     let email = errors.check("email", Email::parse(&body.email));
     let name = errors.check("name", DisplayName::parse(&body.name));
@@ -90,9 +90,9 @@ pub async fn invite(
     errors.finish()?;
     let (Some(email), Some(name), Some(role)) = (email, name, role) else { unreachable!("every field passed") };
     if role == Role::Owner {
-        access.require(Role::Owner)?;
+        access.require(Permission::ManageOwners)?;
     }
-    let tenant = &access.claims.tid;
+    let tenant = &access.tenant_id;
     let user = match state.store.add_invited_user(tenant, &email, &name, role, now_micros()).await {
         Err(StoreError::Conflict(_)) => {
             return Err(ApiError::Conflict("An account with this email already exists.".into()));
@@ -105,8 +105,7 @@ pub async fn invite(
     })
     .await?;
     let details = serde_json::json!({"email": user.email, "role": role.as_str()});
-    let actor = Actor::User(&access.claims.sub);
-    audit.record(&state.store, tenant, actor, "team.invited", Some(&user.id), "success", details).await?;
+    audit.record(&state.store, tenant, access.actor(), "team.invited", Some(&user.id), "success", details).await?;
     Ok((StatusCode::CREATED, Json(member(user))))
 }
 
@@ -125,17 +124,17 @@ pub async fn update(
     PathId(id): PathId,
     JsonBody(patch): JsonBody<MemberPatch>,
 ) -> Result<Json<Member>, ApiError> {
-    access.require(Role::Admin)?;
+    access.require(Permission::ManageTeam)?;
     let mut errors = FieldErrors::default();
     let role = patch.role.as_deref().and_then(|role| errors.check("role", role.parse::<Role>()));
     if patch.role.is_none() && patch.active.is_none() {
         errors.refuse("role", Invalid::new("required", "give a role, active, or both"));
     }
     errors.finish()?;
-    let tenant = &access.claims.tid;
+    let tenant = &access.tenant_id;
     let target = state.store.user(tenant, &id).await?.ok_or(ApiError::NotFound("Member"))?;
     if target.role == Role::Owner || role == Some(Role::Owner) {
-        access.require(Role::Owner)?;
+        access.require(Permission::ManageOwners)?;
     }
     let changed = match state.store.change_member(tenant, &id, role, patch.active, now_micros()).await? {
         MemberChange::Changed(user) => user,
@@ -144,7 +143,7 @@ pub async fn update(
         }
         MemberChange::Missing => return Err(ApiError::NotFound("Member")),
     };
-    let actor = Actor::User(&access.claims.sub);
+    let actor = access.actor();
     if changed.role != target.role {
         let details = serde_json::json!({"from": target.role.as_str(), "to": changed.role.as_str()});
         audit.record(&state.store, tenant, actor, "team.role_changed", Some(&id), "success", details).await?;

@@ -58,11 +58,21 @@ pub struct Config {
 pub struct MailConfig {
     /// Where links in mail point: Caly's address as users reach it.
     pub public_url: String,
+    /// The mail server: `smtps://USER:PASSWORD@HOST:465` (TLS) or
+    /// `smtp://USER:PASSWORD@HOST:587?tls=required` (STARTTLS). Unset: mail goes to the log.
+    #[serde(serialize_with = "redacted_url")]
+    pub smtp_url: Option<SecretString>,
+    /// The sender, e.g. `Kurta Ghar Support <support@kurtaghar.in>`.
+    pub from: String,
 }
 
 impl Default for MailConfig {
     fn default() -> Self {
-        Self { public_url: "http://127.0.0.1:8080".into() }
+        Self {
+            public_url: "http://127.0.0.1:8080".into(),
+            smtp_url: None,
+            from: "Caly <no-reply@caly.localhost>".into(),
+        }
     }
 }
 
@@ -402,6 +412,17 @@ impl Config {
             return Err((
                 "mail.public_url",
                 "an http(s) URL without a trailing slash, such as https://caly.example.com".into(),
+            ));
+        }
+        if self.mail.from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(("mail.from", "a mailbox such as `Caly <no-reply@example.com>`".into()));
+        }
+        if let Some(url) = &self.mail.smtp_url
+            && lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(url.expose_secret()).is_err()
+        {
+            return Err((
+                "mail.smtp_url",
+                "smtps://USER:PASSWORD@HOST:465 or smtp://USER:PASSWORD@HOST:587?tls=required".into(),
             ));
         }
         if self.http.request_timeout.is_zero() {

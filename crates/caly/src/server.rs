@@ -104,7 +104,8 @@ async fn run(
             }
         })
     });
-    let mail_sender = tokio::spawn(crate::mail::run_sender(store.clone(), lifecycle.clone()));
+    let delivery = crate::mail::Delivery::from_config(&shared.config.mail)?;
+    let mail_sender = tokio::spawn(crate::mail::run_sender(store.clone(), delivery, lifecycle.clone()));
     let serve = listener::serve(listener, tls, app, &lifecycle, http.drain_delay, http.shutdown_timeout);
     let migrate = async {
         store.migrate().await.context("migrations failed")?;

@@ -8,6 +8,7 @@ mod identity;
 pub mod period;
 pub mod permission;
 mod phone;
+pub mod settings;
 mod text;
 
 pub use identity::{Email, Language, Role, Timezone};

@@ -27,6 +27,7 @@ pub enum Permission {
     ManageOwners,
     ReadAudit,
     ManageApiKeys,
+    ManageSettings,
 }
 
 impl Permission {
@@ -35,7 +36,7 @@ impl Permission {
         match self {
             Self::ReadCalls | Self::ReadActions | Self::ReadAnalytics => Role::Viewer,
             Self::AnnotateCalls | Self::ExportCalls | Self::DecideActions => Role::Supervisor,
-            Self::ManageTeam | Self::ReadAudit | Self::ManageApiKeys => Role::Admin,
+            Self::ManageTeam | Self::ReadAudit | Self::ManageApiKeys | Self::ManageSettings => Role::Admin,
             Self::ManageOwners => Role::Owner,
         }
     }
@@ -48,7 +49,9 @@ impl Permission {
             Self::ReadActions => Some(Scope::ActionsRead),
             Self::DecideActions => Some(Scope::ActionsWrite),
             Self::ReadAnalytics => Some(Scope::AnalyticsRead),
-            Self::ManageTeam | Self::ManageOwners | Self::ReadAudit | Self::ManageApiKeys => None,
+            Self::ManageTeam | Self::ManageOwners | Self::ReadAudit | Self::ManageApiKeys | Self::ManageSettings => {
+                None
+            }
         }
     }
 }

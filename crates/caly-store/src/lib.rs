@@ -14,6 +14,7 @@ mod error;
 mod identity;
 mod mail;
 mod pool;
+mod settings;
 mod team;
 
 pub use actions::{Action, Decided, NewAction};
@@ -25,6 +26,7 @@ pub use error::StoreError;
 pub use identity::{NewRefreshToken, NewTenant, NewUser, RefreshUse, Tenant, User};
 pub use mail::{Mail, TokenMail, TokenPurpose};
 pub use pool::{Backend, PoolSettings, PoolStats, Store};
+pub use settings::{Saved, SecretChange, SettingsSave, StoredSettings};
 pub use team::MemberChange;
 
 /// A new row id: UUIDv7, so ids sort by creation time.

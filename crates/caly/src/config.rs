@@ -157,6 +157,11 @@ pub struct AuthConfig {
     /// `<data_dir>/jwt-secret` on first start and reused.
     #[serde(serialize_with = "redacted")]
     pub jwt_secret: Option<SecretString>,
+    /// AES-256 key (64 hex characters) that encrypts provider credentials in tenants'
+    /// settings. Unset: a random key is created in `<data_dir>/settings-key` and reused.
+    /// Losing it makes stored credentials unreadable.
+    #[serde(serialize_with = "redacted")]
+    pub settings_key: Option<SecretString>,
     /// Lifetime of an access token; also the longest a revoked session keeps working.
     #[serde(with = "humantime_serde")]
     pub access_token_ttl: Duration,
@@ -175,6 +180,7 @@ impl Default for AuthConfig {
     fn default() -> Self {
         Self {
             jwt_secret: None,
+            settings_key: None,
             access_token_ttl: Duration::from_secs(15 * 60),
             refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
             hash_concurrency: 2,
@@ -427,6 +433,12 @@ impl Config {
         }
         if self.http.request_timeout.is_zero() {
             return Err(("http.request_timeout", "a duration above zero such as `30s`".into()));
+        }
+        if self.auth.settings_key.as_ref().is_some_and(|k| crate::secrets::key_bytes(k.expose_secret()).is_none()) {
+            return Err((
+                "auth.settings_key",
+                "64 hex characters (32 random bytes), e.g. from `openssl rand -hex 32`".into(),
+            ));
         }
         if self.auth.jwt_secret.as_ref().is_some_and(|t| t.expose_secret().len() < 32) {
             return Err(("auth.jwt_secret", "at least 32 characters".into()));

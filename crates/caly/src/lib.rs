@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod rate_limits;
 pub mod redis_link;
 pub mod scan;
+pub mod secrets;
 pub mod server;
 pub mod state;
 pub mod telemetry;

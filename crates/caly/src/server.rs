@@ -47,6 +47,14 @@ impl RunningServer {
             .transpose()
             .context("invalid redis.url")?;
         let secret = auth::signing_secret(&config.auth, &config.data_dir)?;
+        let settings_key = auth::local_secret(
+            config.auth.settings_key.as_ref(),
+            &config.data_dir,
+            "settings-key",
+            "a key that encrypts provider credentials",
+        )?;
+        let settings_key = crate::secrets::key_bytes(secrecy::ExposeSecret::expose_secret(&settings_key))
+            .context("<data_dir>/settings-key must hold 64 hex characters")?;
         let tls = match (&config.http.tls_cert, &config.http.tls_key) {
             (Some(cert), Some(key)) => Some(tls::acceptor(cert, key)?),
             _ => None,
@@ -55,6 +63,7 @@ impl RunningServer {
         let state = AppState::new(Shared {
             tokens: TokenKeys::new(&secret, config.auth.access_token_ttl),
             passwords: PasswordHasher::new(config.auth.hash_concurrency),
+            secrets: crate::secrets::SecretBox::new(&settings_key),
             rate_limits: (config.rate_limits == Switch::On).then(|| {
                 let shared = redis.clone().map(|link| (link, config.redis.key_prefix.clone()));
                 Arc::new(RateLimits::new(&config.policies, shared, metrics.clone()))

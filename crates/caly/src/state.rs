@@ -39,6 +39,8 @@ pub struct Shared {
     pub started_at: Instant,
     pub tokens: TokenKeys,
     pub passwords: PasswordHasher,
+    /// Seals and opens tenants' provider credentials.
+    pub secrets: crate::secrets::SecretBox,
     /// `None` when `rate_limits = "off"`.
     pub rate_limits: Option<Arc<RateLimits>>,
     /// `None` when anomaly detection is off.

@@ -91,6 +91,15 @@ async fn each_route_refuses_exactly_the_roles_below_its_own() {
         ),
         (Method::POST, "/api/v1/auth/verify-email/resend", "/api/v1/auth/verify-email/resend".into(), None, "viewer"),
         (Method::GET, "/api/v1/api-keys", "/api/v1/api-keys".into(), None, "admin"),
+        (Method::GET, "/api/v1/settings", "/api/v1/settings".into(), None, "admin"),
+        (
+            Method::PUT,
+            "/api/v1/settings",
+            "/api/v1/settings".into(),
+            Some(json!({"version": 0, "settings": {}})),
+            "admin",
+        ),
+        (Method::GET, "/api/v1/onboarding", "/api/v1/onboarding".into(), None, "admin"),
         (
             Method::POST,
             "/api/v1/api-keys",

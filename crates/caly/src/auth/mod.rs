@@ -40,17 +40,28 @@ pub fn token_hash(token: &str) -> String {
 
 /// The signing key: configured, or created once in the data directory (mode 0600).
 pub fn signing_secret(config: &AuthConfig, data_dir: &Path) -> anyhow::Result<SecretString> {
-    if let Some(secret) = &config.jwt_secret {
+    local_secret(config.jwt_secret.as_ref(), data_dir, "jwt-secret", "a signing key for access tokens")
+}
+
+/// A secret from configuration, else one kept in `data_dir/file` (random 32 bytes, hex,
+/// mode 0600), created on first use.
+pub fn local_secret(
+    configured: Option<&SecretString>,
+    data_dir: &Path,
+    file: &str,
+    what: &str,
+) -> anyhow::Result<SecretString> {
+    if let Some(secret) = configured {
         return Ok(secret.clone());
     }
-    let path = data_dir.join("jwt-secret");
+    let path = data_dir.join(file);
     if let Ok(existing) = std::fs::read_to_string(&path) {
         return Ok(SecretString::from(existing.trim().to_owned()));
     }
     std::fs::create_dir_all(data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
     let secret = random_token();
     write_private(&path, &secret).with_context(|| format!("cannot write {}", path.display()))?;
-    tracing::info!(path = %path.display(), "created a signing key for access tokens");
+    tracing::info!(path = %path.display(), "created {what}");
     Ok(SecretString::from(secret))
 }
 

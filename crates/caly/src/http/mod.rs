@@ -17,6 +17,7 @@ pub mod health;
 pub mod identity;
 pub mod limits;
 pub mod openapi;
+pub mod settings;
 pub mod team;
 pub mod time;
 
@@ -69,6 +70,8 @@ pub fn routes() -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>) {
         .routes(routes!(account::accept_invite))
         .routes(routes!(api_keys::create, api_keys::list))
         .routes(routes!(api_keys::revoke))
+        .routes(routes!(settings::get, settings::put))
+        .routes(routes!(settings::onboarding))
         .routes(routes!(team::list))
         .routes(routes!(team::invite))
         .routes(routes!(team::update))

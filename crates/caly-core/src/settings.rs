@@ -1,0 +1,288 @@
+//! A tenant's settings: the agent's persona, languages, business hours, action policies, phone
+//! numbers and recording. Provider credentials are not here: they are write-only and encrypted,
+//! kept apart by the store. `validate` lists every bad field at once, by path.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Invalid, Language, PhoneNumber, choice};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    pub agent: Agent,
+    /// Languages the agent speaks: `hi`, `en`, `hinglish`.
+    pub languages: Vec<String>,
+    pub business_hours: BusinessHours,
+    pub policies: Policies,
+    /// Numbers callers dial to reach this store, E.164.
+    pub phone_numbers: Vec<String>,
+    pub recording: Recording,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Agent {
+    pub name: String,
+    pub voice: String,
+    /// The first words of a call, per language.
+    pub greetings: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BusinessHours {
+    /// Open around the clock; `weekly` is ignored.
+    pub always_open: bool,
+    /// Opening hours per weekday (`mon` … `sun`) in the store's time zone.
+    pub weekly: BTreeMap<String, Vec<Opening>>,
+    /// Said outside opening hours, per language.
+    pub after_hours_message: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Opening {
+    /// `HH:MM`, 24-hour.
+    pub from: String,
+    pub to: String,
+}
+
+choice! {
+    /// Until when a caller may cancel an order.
+    pub enum CancellationWindow, invalid = "invalid_cancellation" {
+        Never = "never",
+        UntilFulfilment = "until_fulfilment",
+        UntilDelivery = "until_delivery",
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Policies {
+    /// Days after delivery within which a return is accepted (0–365).
+    pub return_window_days: u32,
+    pub cancellation: CancellationWindow,
+    /// Refunds up to this amount run without a supervisor, e.g. `"500.00"`.
+    pub refund_auto_approve_limit_inr: String,
+    /// Hours after the order within which the address may change without approval (0–720).
+    pub address_change_window_hours: u32,
+    /// Offer a human after this many turns the agent could not handle (1–10).
+    pub escalate_after_failed_turns: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Recording {
+    pub enabled: bool,
+    /// Recordings are deleted after this many days (1–3650).
+    pub retention_days: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            agent: Agent::default(),
+            languages: vec!["hi".into(), "en".into(), "hinglish".into()],
+            business_hours: BusinessHours::default(),
+            policies: Policies::default(),
+            phone_numbers: Vec::new(),
+            recording: Recording { enabled: true, retention_days: 90 },
+        }
+    }
+}
+
+impl Default for Agent {
+    fn default() -> Self {
+        let greetings = [
+            ("hi", "नमस्ते! मैं आपकी क्या मदद कर सकती हूँ?"),
+            ("en", "Hello! How can I help you today?"),
+            ("hinglish", "Namaste! Main aapki kya madad kar sakti hoon?"),
+        ];
+        Self {
+            name: "Caly".into(),
+            voice: "default".into(),
+            greetings: greetings.into_iter().map(|(l, g)| (l.into(), g.into())).collect(),
+        }
+    }
+}
+
+impl Default for BusinessHours {
+    fn default() -> Self {
+        Self { always_open: true, weekly: BTreeMap::new(), after_hours_message: BTreeMap::new() }
+    }
+}
+
+impl Default for Policies {
+    fn default() -> Self {
+        Self {
+            return_window_days: 7,
+            cancellation: CancellationWindow::UntilFulfilment,
+            refund_auto_approve_limit_inr: "500.00".into(),
+            address_change_window_hours: 24,
+            escalate_after_failed_turns: 3,
+        }
+    }
+}
+
+impl Default for Recording {
+    fn default() -> Self {
+        Self { enabled: true, retention_days: 90 }
+    }
+}
+
+const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+/// Rupees with at most two decimals, not negative: `"1299.5"` → 129950 paise.
+pub fn parse_inr(text: &str) -> Result<i64, Invalid> {
+    let invalid = || Invalid::new("invalid_amount", "must be rupees with at most two decimals, such as 1299.50");
+    let (rupees, paise) = text.split_once('.').unwrap_or((text, ""));
+    let digits = |s: &str| !s.is_empty() && s.len() <= 12 && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(rupees) || paise.len() > 2 || (text.contains('.') && !digits(paise)) {
+        return Err(invalid());
+    }
+    let paise: i64 = format!("{paise:0<2}").parse().map_err(|_| invalid())?;
+    Ok(rupees.parse::<i64>().map_err(|_| invalid())? * 100 + paise)
+}
+
+fn minutes(text: &str) -> Option<u32> {
+    let (h, m) = text.split_once(':')?;
+    let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+    (text.len() == 5 && h < 24 && m < 60).then_some(h * 60 + m)
+}
+
+/// A short text people hear or read: 1–`max` characters, no control characters.
+fn text(errors: &mut Vec<(String, Invalid)>, field: String, value: &str, max: usize) {
+    let length = value.trim().chars().count();
+    if length == 0 || length > max || value.chars().any(char::is_control) {
+        let message = format!("must be 1–{max} characters without control characters");
+        errors.push((field, Invalid::new("invalid_text", message)));
+    }
+}
+
+fn language(errors: &mut Vec<(String, Invalid)>, field: String, code: &str) {
+    if let Err(invalid) = code.parse::<Language>() {
+        errors.push((field, invalid));
+    }
+}
+
+impl Settings {
+    /// Checks every field and normalises phone numbers to E.164; the errors, by path.
+    pub fn validate(&mut self) -> Vec<(String, Invalid)> {
+        let mut errors = Vec::new();
+        text(&mut errors, "agent/name".into(), &self.agent.name, 40);
+        text(&mut errors, "agent/voice".into(), &self.agent.voice, 80);
+        for (code, greeting) in &self.agent.greetings {
+            language(&mut errors, format!("agent/greetings/{code}"), code);
+            text(&mut errors, format!("agent/greetings/{code}"), greeting, 500);
+        }
+        if self.languages.is_empty() {
+            errors.push(("languages".into(), Invalid::new("required", "name at least one language")));
+        }
+        for (i, code) in self.languages.iter().enumerate() {
+            language(&mut errors, format!("languages/{i}"), code);
+        }
+        for (day, openings) in &self.business_hours.weekly {
+            if !WEEKDAYS.contains(&day.as_str()) {
+                errors.push((format!("business_hours/weekly/{day}"), Invalid::new("invalid_day", "must be mon … sun")));
+            }
+            for (i, opening) in openings.iter().enumerate() {
+                let field = format!("business_hours/weekly/{day}/{i}");
+                match (minutes(&opening.from), minutes(&opening.to)) {
+                    (Some(from), Some(to)) if from < to => {}
+                    (Some(_), Some(_)) => {
+                        errors.push((field, Invalid::new("empty_opening", "`from` must be before `to`")))
+                    }
+                    _ => errors.push((field, Invalid::new("invalid_time", "`from` and `to` must be HH:MM, 24-hour"))),
+                }
+            }
+        }
+        for (code, message) in &self.business_hours.after_hours_message {
+            language(&mut errors, format!("business_hours/after_hours_message/{code}"), code);
+            text(&mut errors, format!("business_hours/after_hours_message/{code}"), message, 500);
+        }
+        let policies = &self.policies;
+        let mut range = |field: &str, value: u32, low: u32, high: u32| {
+            if !(low..=high).contains(&value) {
+                errors.push((field.to_owned(), Invalid::new("out_of_range", format!("must be {low}–{high}"))));
+            }
+        };
+        range("policies/return_window_days", policies.return_window_days, 0, 365);
+        range("policies/address_change_window_hours", policies.address_change_window_hours, 0, 720);
+        range("policies/escalate_after_failed_turns", policies.escalate_after_failed_turns, 1, 10);
+        range("recording/retention_days", self.recording.retention_days, 1, 3650);
+        if let Err(invalid) = parse_inr(&policies.refund_auto_approve_limit_inr) {
+            errors.push(("policies/refund_auto_approve_limit_inr".into(), invalid));
+        }
+        for (i, number) in self.phone_numbers.iter_mut().enumerate() {
+            match PhoneNumber::parse(number) {
+                Ok(phone) => *number = phone.as_str().to_owned(),
+                Err(invalid) => errors.push((format!("phone_numbers/{i}"), invalid)),
+            }
+        }
+        let mut seen = self.phone_numbers.clone();
+        seen.sort();
+        if seen.windows(2).any(|pair| pair[0] == pair[1]) {
+            errors.push(("phone_numbers".into(), Invalid::new("duplicate", "lists a number twice")));
+        }
+        errors
+    }
+
+    /// The refund limit in paise (valid settings only).
+    pub fn refund_auto_approve_limit_paise(&self) -> i64 {
+        parse_inr(&self.policies.refund_auto_approve_limit_inr).unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        assert!(Settings::default().validate().is_empty());
+    }
+
+    #[test]
+    fn every_bad_field_is_named() {
+        let mut settings = Settings::default();
+        settings.agent.name = " ".into();
+        settings.agent.greetings.insert("fr".into(), "Bonjour".into());
+        settings.languages = vec!["en".into(), "tamil".into()];
+        settings.business_hours.weekly.insert("mon".into(), vec![Opening { from: "18:00".into(), to: "09:00".into() }]);
+        settings.business_hours.weekly.insert("someday".into(), vec![Opening { from: "9".into(), to: "10:00".into() }]);
+        settings.policies.escalate_after_failed_turns = 0;
+        settings.policies.refund_auto_approve_limit_inr = "-5".into();
+        settings.recording.retention_days = 0;
+        settings.phone_numbers = vec!["098765 43210".into(), "+919876543210".into(), "12".into()];
+        let fields: Vec<String> = settings.validate().into_iter().map(|(field, _)| field).collect();
+        assert_eq!(
+            fields,
+            [
+                "agent/name",
+                "agent/greetings/fr",
+                "languages/1",
+                "business_hours/weekly/mon/0",
+                "business_hours/weekly/someday",
+                "business_hours/weekly/someday/0",
+                "policies/escalate_after_failed_turns",
+                "recording/retention_days",
+                "policies/refund_auto_approve_limit_inr",
+                "phone_numbers/2",
+                "phone_numbers",
+            ]
+        );
+        assert_eq!(settings.phone_numbers[0], "+919876543210", "normalised");
+    }
+
+    #[test]
+    fn rupees_read_exactly() {
+        assert_eq!(parse_inr("1299.5"), Ok(129_950));
+        assert_eq!(parse_inr("0"), Ok(0));
+        assert_eq!(parse_inr("500.00"), Ok(50_000));
+        for bad in ["", "-1", "1.234", "1,299", "12e3", ".5", "1."] {
+            assert!(parse_inr(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -24,6 +24,8 @@ pub struct User {
     pub password_hash: Option<String>,
     pub active: bool,
     pub email_verified: bool,
+    /// When the user last chose their password; `None` for one set at creation.
+    pub password_changed_at: Option<i64>,
     pub created_at: i64,
 }
 
@@ -60,8 +62,7 @@ pub enum RefreshUse {
     Rejected,
 }
 
-pub(crate) const USER_COLUMNS: &str =
-    "id, tenant_id, email, name, role, password_hash, deactivated_at, email_verified_at, created_at";
+pub(crate) const USER_COLUMNS: &str = "id, tenant_id, email, name, role, password_hash, deactivated_at, email_verified_at, password_changed_at, created_at";
 
 pub(crate) fn user(row: AnyRow) -> Result<User, StoreError> {
     let role: String = row.try_get("role")?;
@@ -74,6 +75,7 @@ pub(crate) fn user(row: AnyRow) -> Result<User, StoreError> {
         password_hash: row.try_get("password_hash")?,
         active: row.try_get::<Option<i64>, _>("deactivated_at")?.is_none(),
         email_verified: row.try_get::<Option<i64>, _>("email_verified_at")?.is_some(),
+        password_changed_at: row.try_get("password_changed_at")?,
         created_at: row.try_get("created_at")?,
     })
 }
@@ -102,6 +104,7 @@ impl Store {
             password_hash: Some(owner.password_hash.to_owned()),
             active: true,
             email_verified: false,
+            password_changed_at: None,
             created_at: now,
         };
         let mut tx = self.begin().await?;

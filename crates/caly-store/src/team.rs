@@ -125,7 +125,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
         sqlx::query(
-            "UPDATE users SET password_hash = $1, updated_at = $2, \
+            "UPDATE users SET password_hash = $1, updated_at = $2, password_changed_at = $2, \
              email_verified_at = CASE WHEN $3 = 1 THEN COALESCE(email_verified_at, $2) ELSE email_verified_at END \
              WHERE tenant_id = $4 AND id = $5",
         )

@@ -108,6 +108,37 @@ fn first_run_prints_demo_credentials_once_and_they_work() {
             .status()
     });
     assert_eq!(status, 200);
+    // `caly scan` flags the printed password until the owner changes it.
+    let demo_flagged = || {
+        let scan = caly(dir.path()).args(["scan", "--format", "json"]).output().unwrap();
+        let report: serde_json::Value = serde_json::from_slice(&scan.stdout).unwrap();
+        report["findings"].as_array().unwrap().iter().any(|f| f["id"] == "demo-credentials-active")
+    };
+    assert!(demo_flagged());
+    let changed = runtime.block_on(async {
+        let client = reqwest::Client::new();
+        let login = serde_json::json!({"email": "owner@demo.caly.test", "password": password});
+        let tokens: serde_json::Value = client
+            .post(format!("http://{address}/api/v1/auth/login"))
+            .json(&login)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let change = serde_json::json!({"current_password": password, "new_password": "my own demo passphrase"});
+        let response = client
+            .post(format!("http://{address}/api/v1/auth/password"))
+            .bearer_auth(tokens["access_token"].as_str().unwrap())
+            .json(&change)
+            .send()
+            .await
+            .unwrap();
+        response.status()
+    });
+    assert_eq!(changed, 204);
+    assert!(!demo_flagged(), "a changed password is no longer reported");
     first.kill().unwrap();
     first.wait().unwrap();
 

@@ -164,6 +164,9 @@ async fn each_route_refuses_exactly_the_roles_below_its_own() {
             assert!(expected.contains(&status.as_u16()), "{role} {template}: {status}");
         }
     }
+    let change = json!({"current_password": "wrong", "new_password": "irrelevant passphrase"});
+    let changed = app.request(Method::POST, "/api/v1/auth/password", &tokens[0].1).json(&change).send().await.unwrap();
+    assert_eq!(changed.status(), 422, "any signed-in user may change their own password");
     let logout_all = app.request(Method::POST, "/api/v1/auth/logout-all", &tokens[0].1).send().await.unwrap();
     assert_eq!(logout_all.status(), 204, "any signed-in user may end their own sessions");
 
@@ -176,6 +179,7 @@ async fn each_route_refuses_exactly_the_roles_below_its_own() {
             "POST /api/v1/actions/{id}/reject",
             "POST /api/v1/team/invites",
             "POST /api/v1/auth/logout-all",
+            "POST /api/v1/auth/password",
         ]
         .map(String::from),
     );

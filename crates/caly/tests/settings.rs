@@ -86,6 +86,10 @@ on_both_engines! {
             "settings/policies/refund_auto_approve_limit_inr", "settings/phone_numbers/0",
             "credentials/aws_secret", "credentials/twilio_auth_token",
         ]);
+        for version in [-1, i64::MAX] {
+            let body = problem(put(&app, &asha.token, json!({"version": version, "settings": {}})).await, 422, "validation").await;
+            assert_eq!(body["errors"][0]["field"], "version");
+        }
         let unknown = put(&app, &asha.token, json!({"version": 0, "settings": {"agent": {"nickname": "x"}}})).await;
         problem(unknown, 422, "validation").await;
 

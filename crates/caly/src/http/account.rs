@@ -216,3 +216,55 @@ async fn set_password_with(
     state.store.set_password(&tenant, &user.id, &password_hash, true, now).await?;
     Ok((tenant, user))
 }
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    current_password: String,
+    /// 12–128 characters, not a common password, not containing the email's name.
+    new_password: String,
+}
+
+/// Changes the signed-in user's password; every session of theirs ends, so sign in again.
+#[utoipa::path(post, path = "/api/v1/auth/password", tag = "auth", request_body = PasswordChange, security(("bearer" = [])), responses(
+    (status = 204, description = "Changed; every session ended"),
+    (status = 403, description = "API keys have no password", body = caly_guard::problem::ProblemBody, content_type = "application/problem+json"),
+    (status = 422, description = "Wrong current password or unacceptable new one", body = caly_guard::problem::ProblemBody, content_type = "application/problem+json"),
+    (status = 429, description = "Too many attempts for this account", body = caly_guard::problem::ProblemBody, content_type = "application/problem+json")))]
+pub async fn change_password(
+    State(state): State<AppState>,
+    access: Access,
+    audit: AuditContext,
+    JsonBody(body): JsonBody<PasswordChange>,
+) -> Result<StatusCode, ApiError> {
+    let gone = ApiError::Unauthenticated("The account no longer exists or is deactivated.");
+    let user = state.store.user(&access.tenant_id, access.user_id()?).await?.filter(|u| u.active).ok_or(gone)?;
+    // Guessing the current password here is a sign-in attempt, limited like one.
+    check_account(&state, |rate| &rate.login, &user.email).await?;
+    let mut errors = FieldErrors::default();
+    let matches = state
+        .passwords
+        .verify(&body.current_password, user.password_hash.as_deref())
+        .await
+        .map_err(ApiError::internal)?;
+    if !matches {
+        errors.refuse("current_password", Invalid::new("incorrect", "is not your current password"));
+    }
+    let email = Email::parse(&user.email).ok();
+    let password = errors.check("new_password", Password::parse(&body.new_password, email.as_ref()));
+    errors.finish()?;
+    let hash = state.passwords.hash(password.expect("checked").expose()).await.map_err(ApiError::internal)?;
+    state.store.set_password(&user.tenant_id, &user.id, &hash, false, now_micros()).await?;
+    audit
+        .record(
+            &state.store,
+            &user.tenant_id,
+            access.actor(),
+            "auth.password_changed",
+            None,
+            "success",
+            serde_json::json!({}),
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -68,6 +68,7 @@ pub fn routes() -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>) {
         .routes(routes!(account::request_password_reset))
         .routes(routes!(account::reset_password))
         .routes(routes!(account::accept_invite))
+        .routes(routes!(account::change_password))
         .routes(routes!(api_keys::create, api_keys::list))
         .routes(routes!(api_keys::revoke))
         .routes(routes!(settings::get, settings::put))

@@ -70,6 +70,9 @@ pub struct Onboarding {
     steps: Vec<Step>,
 }
 
+/// Far beyond any real number of saves; keeps `version + 1` from overflowing.
+const MAX_VERSION: i64 = 1 << 40;
+
 /// Credentials shorter than this show no characters at all.
 const SHOWN_FROM: usize = 12;
 
@@ -124,6 +127,12 @@ pub async fn put(
     access.require(Permission::ManageSettings)?;
     let mut settings = update.settings;
     let mut errors = FieldErrors::default();
+    if !(0..=MAX_VERSION).contains(&update.version) {
+        errors.refuse(
+            "version",
+            Invalid::new("invalid_version", "must be the version you read (0 before the first save)"),
+        );
+    }
     for (field, invalid) in settings.validate() {
         errors.refuse(&format!("settings/{field}"), invalid);
     }

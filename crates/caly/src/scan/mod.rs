@@ -41,13 +41,14 @@ impl Finding {
 pub const CARGO_LOCK: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../Cargo.lock"));
 
 /// Every finding, most severe first: the posture of `config` (and, with a database, whether the
-/// demo owner can still sign in) and the dependency audit. The audit reads the advisory
+/// demo owner can still sign in with the printed password) and the dependency audit. The audit reads the advisory
 /// database from disk, so it runs on a blocking thread.
 pub async fn findings(config: &Config, store: Option<&caly_store::Store>) -> anyhow::Result<Vec<Finding>> {
     let demo_active = match store {
         Some(store) => {
             let email = caly_core::Email::parse(crate::demo::DEMO_EMAIL)?;
-            store.user_by_email(&email).await.ok().flatten().is_some_and(|user| user.active)
+            let demo_owner = store.user_by_email(&email).await.ok().flatten();
+            demo_owner.is_some_and(|user| user.active && user.password_changed_at.is_none())
         }
         None => false,
     };

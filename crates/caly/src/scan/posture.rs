@@ -40,7 +40,7 @@ pub fn posture(config: &Config, demo_active: bool) -> Vec<Finding> {
             Severity::High,
             "demo-credentials-active",
             "The demo tenant's owner can still sign in with the printed password",
-            "deactivate the demo tenant, or start with CALY_DEMO=false on a fresh database",
+            "change its password (POST /api/v1/auth/password), or start with CALY_DEMO=false on a fresh database",
         );
     }
     if config.http.trusted_proxies.iter().any(|net| net.prefix_len() == 0) {

@@ -69,6 +69,31 @@ async fn sign_ins_are_limited_per_account_too_from_any_ip() {
 }
 
 #[tokio::test]
+async fn password_resets_are_limited_per_email_whether_or_not_it_exists() {
+    let app = limited_app().await;
+    app.sign_up("asha@example.in").await;
+    for email in ["asha@example.in", "nobody@example.in"] {
+        let body = json!({"email": email});
+        for n in 0..3 {
+            assert_eq!(app.post_json("/api/v1/auth/password-reset/request", &body).await.status(), 202, "{email} {n}");
+        }
+        problem(app.post_json("/api/v1/auth/password-reset/request", &body).await, 429, "rate_limited").await;
+    }
+    assert_eq!(app.store().mail_to("asha@example.in").await.unwrap().len(), 1 + 3, "verification and three resets");
+}
+
+#[tokio::test]
+async fn verification_mails_are_limited_per_account() {
+    let app = limited_app().await;
+    let owner = app.sign_up("asha@example.in").await;
+    let resend = || app.request(reqwest::Method::POST, "/api/v1/auth/verify-email/resend", &owner.token).send();
+    for n in 0..5 {
+        assert_eq!(resend().await.unwrap().status(), 202, "resend {n}");
+    }
+    problem(resend().await.unwrap(), 429, "rate_limited").await;
+}
+
+#[tokio::test]
 async fn registrations_are_limited_to_five_per_fifteen_minutes_per_ip() {
     let app = limited_app().await;
     for n in 0..5 {

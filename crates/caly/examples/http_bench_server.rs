@@ -10,6 +10,10 @@ use std::net::SocketAddr;
 use axum::{Json, Router, routing::get};
 use caly::{config::Config, http::access::OperatorAccess, server::RunningServer, state::AppState};
 
+/// The allocator `caly` itself runs with (see `main.rs`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 async fn authenticated(_: OperatorAccess) -> Json<serde_json::Value> {
     Json(serde_json::json!({"tenant_id": "01937f6e-0000-7000-8000-000000000000", "role": "owner"}))
 }

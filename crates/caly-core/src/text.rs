@@ -3,11 +3,12 @@
 use std::{collections::HashSet, sync::LazyLock};
 
 use serde::Serialize;
+use unicode_normalization::UnicodeNormalization;
 
 use crate::{Email, Invalid};
 
-/// A person's or a store's name: 1–100 characters after trimming, no control characters,
-/// Unicode NFC is left to the client (Hindi names are kept exactly as typed).
+/// A person's or a store's name: 1–100 characters after trimming, no control characters, in
+/// Unicode NFC, so that a Devanagari name typed on two keyboards is stored (and found) the same.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
 pub struct DisplayName(String);
@@ -25,7 +26,7 @@ impl DisplayName {
         if name.chars().any(char::is_control) {
             return Err(Invalid::new("invalid_characters", "must not contain control characters"));
         }
-        Ok(Self(name.to_owned()))
+        Ok(Self(name.nfc().collect()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -84,6 +85,9 @@ mod tests {
         assert_eq!(DisplayName::parse(" ").unwrap_err().code, "required");
         assert_eq!(DisplayName::parse(&"a".repeat(101)).unwrap_err().code, "too_long");
         assert_eq!(DisplayName::parse("a\u{0}b").unwrap_err().code, "invalid_characters");
+        // "क़" typed as क + nukta and as the precomposed letter are one name.
+        assert_eq!(DisplayName::parse("\u{915}\u{93c}").unwrap(), DisplayName::parse("\u{958}").unwrap());
+        assert_eq!(DisplayName::parse("Cafe\u{301}").unwrap().as_str(), "Caf\u{e9}");
     }
 
     #[test]

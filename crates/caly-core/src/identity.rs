@@ -1,10 +1,10 @@
 //! Who someone is in a tenant: email, role, language, timezone.
 
-use std::{fmt, str::FromStr};
+use std::fmt;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use crate::Invalid;
+use crate::{Invalid, choice};
 
 /// An email address, trimmed and lower-cased. Checked for shape only: whether it exists is
 /// for the verification mail to find out.
@@ -41,79 +41,34 @@ impl Email {
     }
 }
 
-/// What a user may do within their tenant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// Reads calls and analytics only.
-    Viewer,
-    /// Sees calls and approves actions.
-    Supervisor,
-    /// Manages settings, team and API keys.
-    Admin,
-    /// All of the above; a tenant always keeps at least one.
-    Owner,
+choice! {
+    /// What a user may do within their tenant. Roles are ordered: each may do what the ones
+    /// before it may.
+    #[derive(PartialOrd, Ord)]
+    pub enum Role, invalid = "invalid_role" {
+        /// Reads calls and analytics only.
+        Viewer = "viewer",
+        /// Sees calls and approves actions.
+        Supervisor = "supervisor",
+        /// Manages settings, team and API keys.
+        Admin = "admin",
+        /// All of the above; a tenant always keeps at least one.
+        Owner = "owner",
+    }
 }
 
 impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Viewer => "viewer",
-            Self::Supervisor => "supervisor",
-            Self::Admin => "admin",
-            Self::Owner => "owner",
-        }
-    }
-
-    /// Roles are ordered: each may do what the ones below it may.
     pub fn at_least(self, required: Role) -> bool {
         self >= required
     }
 }
 
-impl FromStr for Role {
-    type Err = Invalid;
-
-    fn from_str(s: &str) -> Result<Self, Invalid> {
-        match s {
-            "viewer" => Ok(Self::Viewer),
-            "supervisor" => Ok(Self::Supervisor),
-            "admin" => Ok(Self::Admin),
-            "owner" => Ok(Self::Owner),
-            _ => Err(Invalid::new("invalid_role", "must be one of owner, admin, supervisor, viewer")),
-        }
-    }
-}
-
-/// The language a tenant's agent speaks by default.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Language {
-    Hi,
-    En,
-    Hinglish,
-}
-
-impl Language {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Hi => "hi",
-            Self::En => "en",
-            Self::Hinglish => "hinglish",
-        }
-    }
-}
-
-impl FromStr for Language {
-    type Err = Invalid;
-
-    fn from_str(s: &str) -> Result<Self, Invalid> {
-        match s {
-            "hi" => Ok(Self::Hi),
-            "en" => Ok(Self::En),
-            "hinglish" => Ok(Self::Hinglish),
-            _ => Err(Invalid::new("invalid_language", "must be one of hi, en, hinglish")),
-        }
+choice! {
+    /// The language a tenant's agent speaks by default.
+    pub enum Language, invalid = "invalid_language" {
+        Hi = "hi",
+        En = "en",
+        Hinglish = "hinglish",
     }
 }
 

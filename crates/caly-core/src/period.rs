@@ -9,6 +9,9 @@ use jiff::{
 
 use crate::{Invalid, choice};
 
+/// One day in µs.
+const DAY: i64 = 86_400_000_000;
+
 /// A half-open range `[from, to)`; either end may be open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Period {
@@ -44,7 +47,7 @@ impl Period {
             if from >= to {
                 return Err(vec![("from", Invalid::new("after_to", "must be before `to`"))]);
             }
-            if to - from > max_days * 86_400_000_000 {
+            if to - from > max_days * DAY {
                 let message = format!("the range must span at most {max_days} days");
                 return Err(vec![("to", Invalid::new("range_too_long", message))]);
             }
@@ -52,10 +55,16 @@ impl Period {
         Ok(Self { from, to })
     }
 
-    /// This period with open ends closed: `from` defaults to `days` before `to`, and `to` to `now`.
-    pub fn closed(self, now: i64, days: i64) -> (i64, i64) {
+    /// This period with open ends closed — `to` defaults to `now`, `from` to `default_days`
+    /// before `to` — refused (naming `from`) if it then spans more than `max_days`.
+    pub fn closed(self, now: i64, default_days: i64, max_days: i64) -> Result<(i64, i64), (&'static str, Invalid)> {
         let to = self.to.unwrap_or(now);
-        (self.from.unwrap_or(to - days * 86_400_000_000), to)
+        let from = self.from.unwrap_or(to - default_days * DAY);
+        if to - from > max_days * DAY {
+            let message = format!("the range must span at most {max_days} days");
+            return Err(("from", Invalid::new("range_too_long", message)));
+        }
+        Ok((from, to))
     }
 }
 
@@ -145,6 +154,15 @@ mod tests {
         let period = Period::parse(Some("2026-11-27T09:00"), Some("2026-11-27T10:00:00Z"), &kolkata(), 1).unwrap();
         assert_eq!(period.from, Some(micros("2026-11-27T03:30:00Z")));
         assert_eq!(period.to, Some(micros("2026-11-27T10:00:00Z") + 1), "an instant `to` is inclusive");
+    }
+
+    #[test]
+    fn open_ends_close_with_defaults_within_the_limit() {
+        let now = micros("2026-11-27T00:00:00Z");
+        let last_month = Period::default().closed(now, 30, 366).unwrap();
+        assert_eq!(last_month, (now - 30 * DAY, now));
+        let from = Period { from: Some(micros("2024-01-01T00:00:00Z")), to: None };
+        assert_eq!(from.closed(now, 30, 366).unwrap_err().0, "from");
     }
 
     #[test]

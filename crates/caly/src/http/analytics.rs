@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 
 use axum::{Json, extract::State};
 use caly_core::{
-    Invalid,
     period::{Interval, Period},
     permission::Permission,
 };
@@ -18,7 +17,7 @@ use super::{
     actions::inr,
     error::{ApiError, FieldErrors},
     extract::Query,
-    time::rfc3339,
+    time::{rfc3339, tenant_zone},
 };
 use crate::{auth::now_micros, state::AppState};
 
@@ -115,31 +114,36 @@ fn average(sum: i64, count: i64, unit: f64) -> Option<f64> {
     (count > 0).then(|| (sum as f64 / count as f64 / unit * 100.0).round() / 100.0)
 }
 
-const METRICS: [&str; 10] = [
-    "calls",
-    "answered",
-    "resolved",
-    "transferred",
-    "abandoned",
-    "automation_rate",
-    "transfer_rate",
-    "abandonment_rate",
-    "average_handle_time_secs",
-    "average_first_response_ms",
-];
+caly_core::choice! {
+    /// A KPI a chart can show.
+    pub enum Metric, invalid = "invalid_metric" {
+        Calls = "calls",
+        Answered = "answered",
+        Resolved = "resolved",
+        Transferred = "transferred",
+        Abandoned = "abandoned",
+        AutomationRate = "automation_rate",
+        TransferRate = "transfer_rate",
+        AbandonmentRate = "abandonment_rate",
+        AverageHandleTimeSecs = "average_handle_time_secs",
+        AverageFirstResponseMs = "average_first_response_ms",
+    }
+}
 
-fn metric(name: &str, t: &CallTotals) -> Option<f64> {
-    match name {
-        "calls" => Some(t.calls as f64),
-        "answered" => Some(t.answered as f64),
-        "resolved" => Some(t.resolved as f64),
-        "transferred" => Some(t.transferred as f64),
-        "abandoned" => Some(t.abandoned as f64),
-        "automation_rate" => ratio(t.resolved, t.answered),
-        "transfer_rate" => ratio(t.transferred, t.answered),
-        "abandonment_rate" => ratio(t.abandoned, t.calls),
-        "average_handle_time_secs" => average(t.handle_micros, t.handled, 1_000_000.0),
-        _ => average(t.first_response_ms, t.first_responses, 1.0),
+impl Metric {
+    fn of(self, t: &CallTotals) -> Option<f64> {
+        match self {
+            Self::Calls => Some(t.calls as f64),
+            Self::Answered => Some(t.answered as f64),
+            Self::Resolved => Some(t.resolved as f64),
+            Self::Transferred => Some(t.transferred as f64),
+            Self::Abandoned => Some(t.abandoned as f64),
+            Self::AutomationRate => ratio(t.resolved, t.answered),
+            Self::TransferRate => ratio(t.transferred, t.answered),
+            Self::AbandonmentRate => ratio(t.abandoned, t.calls),
+            Self::AverageHandleTimeSecs => average(t.handle_micros, t.handled, 1_000_000.0),
+            Self::AverageFirstResponseMs => average(t.first_response_ms, t.first_responses, 1.0),
+        }
     }
 }
 
@@ -150,23 +154,15 @@ async fn period(
     from: Option<&str>,
     to: Option<&str>,
     errors: &mut FieldErrors,
-) -> Result<(jiff::tz::TimeZone, String, (i64, i64)), ApiError> {
-    let tenant = state.store.tenant(tenant_id).await?.ok_or(ApiError::NotFound("Tenant"))?;
-    let tz = super::time::zone(&tenant.timezone);
-    let range = match Period::parse(from, to, &tz, MAX_RANGE_DAYS) {
-        Ok(period) => period.closed(now_micros(), DEFAULT_DAYS),
-        Err(refused) => {
-            refused.into_iter().for_each(|(field, invalid)| errors.refuse(field, invalid));
-            (0, 0)
-        }
-    };
-    if range.1 - range.0 > MAX_RANGE_DAYS * 86_400_000_000 {
-        errors.refuse(
-            "from",
-            Invalid::new("range_too_long", format!("the range must span at most {MAX_RANGE_DAYS} days")),
-        );
-    }
-    Ok((tz, tenant.timezone, range))
+) -> Result<(jiff::tz::TimeZone, (i64, i64)), ApiError> {
+    let tz = tenant_zone(&state.store, tenant_id).await?;
+    let closed = Period::parse(from, to, &tz, MAX_RANGE_DAYS)
+        .and_then(|period| period.closed(now_micros(), DEFAULT_DAYS, MAX_RANGE_DAYS).map_err(|refused| vec![refused]));
+    let range = closed.unwrap_or_else(|refused| {
+        refused.into_iter().for_each(|(field, invalid)| errors.refuse(field, invalid));
+        (0, 0)
+    });
+    Ok((tz, range))
 }
 
 /// Calls, automation, transfers, abandonment, handle time, latency, actions, refunds and the
@@ -183,7 +179,7 @@ pub async fn summary(
     access.require(Permission::ReadAnalytics)?;
     let tenant = &access.tenant_id;
     let mut errors = FieldErrors::default();
-    let (_, _, (from, to)) = period(&state, tenant, query.from.as_deref(), query.to.as_deref(), &mut errors).await?;
+    let (_, (from, to)) = period(&state, tenant, query.from.as_deref(), query.to.as_deref(), &mut errors).await?;
     errors.finish()?;
     let s = state.store.analytics_summary(tenant, from, to).await?;
     let t = &s.totals;
@@ -197,11 +193,11 @@ pub async fn summary(
         resolved: t.resolved,
         transferred: t.transferred,
         abandoned: t.abandoned,
-        automation_rate: metric("automation_rate", t),
-        transfer_rate: metric("transfer_rate", t),
-        abandonment_rate: metric("abandonment_rate", t),
-        average_handle_time_secs: metric("average_handle_time_secs", t),
-        average_first_response_ms: metric("average_first_response_ms", t),
+        automation_rate: Metric::AutomationRate.of(t),
+        transfer_rate: Metric::TransferRate.of(t),
+        abandonment_rate: Metric::AbandonmentRate.of(t),
+        average_handle_time_secs: Metric::AverageHandleTimeSecs.of(t),
+        average_first_response_ms: Metric::AverageFirstResponseMs.of(t),
         p95_first_response_ms: s.first_response_p95_ms,
         refunded_inr: inr(refunded),
         actions: s
@@ -232,22 +228,18 @@ pub async fn timeseries(
     access.require(Permission::ReadAnalytics)?;
     let tenant = &access.tenant_id;
     let mut errors = FieldErrors::default();
-    if !METRICS.contains(&query.metric.as_str()) {
-        errors.refuse("metric", Invalid::new("invalid_metric", format!("must be one of: {}", METRICS.join(" "))));
-    }
+    let metric = errors.check("metric", query.metric.parse::<Metric>());
     let interval = errors.check("interval", query.interval.as_deref().unwrap_or("day").parse::<Interval>());
-    let (tz, timezone, (from, to)) =
-        period(&state, tenant, query.from.as_deref(), query.to.as_deref(), &mut errors).await?;
+    let (tz, (from, to)) = period(&state, tenant, query.from.as_deref(), query.to.as_deref(), &mut errors).await?;
     errors.finish()?;
-    let interval = interval.expect("checked");
+    let (metric, interval) = (metric.expect("checked"), interval.expect("checked"));
     let mut buckets: BTreeMap<i64, CallTotals> =
         interval.buckets(from, to, &tz).into_iter().map(|start| (start, CallTotals::default())).collect();
     for (slot, totals) in state.store.analytics_slots(tenant, from, to).await? {
         buckets.entry(interval.bucket_of(slot, &tz)).or_default().add(&totals);
     }
-    let points = buckets
-        .iter()
-        .map(|(start, totals)| Point { start: rfc3339(*start), value: metric(&query.metric, totals) })
-        .collect();
-    Ok(Json(Timeseries { metric: query.metric, interval: interval.to_string(), timezone, points }))
+    let points =
+        buckets.iter().map(|(start, totals)| Point { start: rfc3339(*start), value: metric.of(totals) }).collect();
+    let timezone = tz.iana_name().unwrap_or("UTC").to_owned();
+    Ok(Json(Timeseries { metric: metric.to_string(), interval: interval.to_string(), timezone, points }))
 }

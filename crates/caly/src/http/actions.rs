@@ -14,7 +14,7 @@ use super::{
     access::Access,
     audit::AuditContext,
     error::{ApiError, FieldErrors},
-    extract::{Json as JsonBody, PathId, Query},
+    extract::{Json as JsonBody, PathId, Query, uuid},
     time::rfc3339,
 };
 use crate::{auth::now_micros, state::AppState};
@@ -109,14 +109,8 @@ pub async fn list(
     access.require(Permission::ReadActions)?;
     let mut errors = FieldErrors::default();
     let status = query.status.as_deref().and_then(|s| errors.check("status", s.parse::<ActionStatus>()));
-    let uuid = |field: &str, text: &Option<String>, errors: &mut FieldErrors| {
-        text.as_deref().and_then(|text| {
-            let parsed = uuid::Uuid::parse_str(text).map(|id| id.hyphenated().to_string());
-            errors.check(field, parsed.map_err(|_| Invalid::new("invalid_uuid", "must be a UUID")))
-        })
-    };
-    let call_id = uuid("call_id", &query.call_id, &mut errors);
-    let after = uuid("cursor", &query.cursor, &mut errors);
+    let call_id = query.call_id.as_deref().and_then(|id| errors.check("call_id", uuid(id)));
+    let after = query.cursor.as_deref().and_then(|id| errors.check("cursor", uuid(id)));
     let limit = errors.page_limit(query.limit);
     errors.finish()?;
     let mut actions =

@@ -23,7 +23,7 @@ use super::{
     actions::{ActionView, action_view},
     audit::AuditContext,
     error::{ApiError, FieldErrors},
-    extract::{Json as JsonBody, PathId, Query},
+    extract::{Json as JsonBody, PathId, Query, uuid},
     time::{rfc3339, tenant_zone},
 };
 use crate::{auth::now_micros, state::AppState};
@@ -158,8 +158,7 @@ fn cursor_text(call: &Call) -> String {
 
 fn parse_cursor(text: &str) -> Option<CallCursor> {
     let (at, id) = text.split_once('_')?;
-    let id = uuid::Uuid::parse_str(id).ok()?.hyphenated().to_string();
-    Some(CallCursor { started_at: at.parse().ok()?, id })
+    Some(CallCursor { started_at: at.parse().ok()?, id: uuid(id).ok()? })
 }
 
 /// Reads the filter parameters, listing every bad one at once.

@@ -175,8 +175,13 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PathId {
         let axum::extract::Path(raw) = axum::extract::Path::<String>::from_request_parts(parts, state)
             .await
             .map_err(|rejection| ApiError::Malformed(rejection.body_text()))?;
-        uuid::Uuid::parse_str(&raw)
-            .map(|id| Self(id.hyphenated().to_string()))
-            .map_err(|_| ApiError::Malformed("The id in the path must be a UUID.".into()))
+        uuid(&raw).map(Self).map_err(|_| ApiError::Malformed("The id in the path must be a UUID.".into()))
     }
+}
+
+/// A resource id as stored: a UUID, lower-case and hyphenated, whichever way it was written.
+pub fn uuid(text: &str) -> Result<String, caly_core::Invalid> {
+    uuid::Uuid::parse_str(text)
+        .map(|id| id.hyphenated().to_string())
+        .map_err(|_| caly_core::Invalid::new("invalid_uuid", "must be a UUID"))
 }

@@ -57,6 +57,12 @@ impl Access {
         }
     }
 
+    /// The signed-in user's account, refused once it is deactivated or gone.
+    pub async fn active_user(&self, store: &caly_store::Store) -> Result<caly_store::User, ApiError> {
+        let user = store.user(&self.tenant_id, self.user_id()?).await?.filter(|u| u.active);
+        user.ok_or(ApiError::Unauthenticated("The account no longer exists or is deactivated."))
+    }
+
     pub fn actor(&self) -> Actor<'_> {
         match &self.principal {
             Principal::User { id, .. } => Actor::User(id),

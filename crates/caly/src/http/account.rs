@@ -116,8 +116,7 @@ pub async fn verify_email(
     (status = 409, description = "The email is already verified", body = caly_guard::problem::ProblemBody, content_type = "application/problem+json"),
     (status = 429, description = "Too many verification mails for this account", body = caly_guard::problem::ProblemBody, content_type = "application/problem+json")))]
 pub async fn resend_verification(State(state): State<AppState>, access: Access) -> Result<StatusCode, ApiError> {
-    let gone = ApiError::Unauthenticated("The account no longer exists or is deactivated.");
-    let user = state.store.user(&access.tenant_id, access.user_id()?).await?.filter(|u| u.active).ok_or(gone)?;
+    let user = access.active_user(&state.store).await?;
     if user.email_verified {
         return Err(ApiError::Conflict("The email is already verified.".into()));
     }
@@ -237,8 +236,7 @@ pub async fn change_password(
     audit: AuditContext,
     JsonBody(body): JsonBody<PasswordChange>,
 ) -> Result<StatusCode, ApiError> {
-    let gone = ApiError::Unauthenticated("The account no longer exists or is deactivated.");
-    let user = state.store.user(&access.tenant_id, access.user_id()?).await?.filter(|u| u.active).ok_or(gone)?;
+    let user = access.active_user(&state.store).await?;
     // Guessing the current password here is a sign-in attempt, limited like one.
     check_account(&state, |rate| &rate.login, &user.email).await?;
     let mut errors = FieldErrors::default();

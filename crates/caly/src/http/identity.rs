@@ -294,8 +294,7 @@ pub async fn logout_all(
     (status = 200, description = "The caller", body = Account),
     (status = 401, description = "No valid access token", body = caly_guard::problem::ProblemBody, content_type = "application/problem+json")))]
 pub async fn me(State(state): State<AppState>, access: Access) -> Result<Json<Account>, ApiError> {
-    let gone = ApiError::Unauthenticated("The account no longer exists or is deactivated.");
-    let user = state.store.user(&access.tenant_id, access.user_id()?).await?.filter(|u| u.active).ok_or(gone)?;
+    let user = access.active_user(&state.store).await?;
     let tenant = state.store.tenant(&user.tenant_id).await?.ok_or(ApiError::NotFound("Tenant"))?;
     Ok(Json(Account { tenant: tenant_view(tenant), user: user_view(user) }))
 }

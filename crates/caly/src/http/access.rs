@@ -71,10 +71,10 @@ impl Access {
     }
 
     /// The caller as recorded on what they decide: a user id, or `api_key:<id>`.
-    pub fn actor_label(&self) -> String {
+    pub fn actor_label(&self) -> std::borrow::Cow<'_, str> {
         match &self.principal {
-            Principal::User { id, .. } => id.clone(),
-            Principal::ApiKey { id, .. } => format!("api_key:{id}"),
+            Principal::User { id, .. } => id.into(),
+            Principal::ApiKey { id, .. } => format!("api_key:{id}").into(),
         }
     }
 }
@@ -103,7 +103,7 @@ impl FromRequestParts<AppState> for Access {
         let caller = access.actor_label();
         let span = tracing::Span::current();
         span.record("tenant_id", access.tenant_id.as_str());
-        span.record("user_id", caller.as_str());
+        span.record("user_id", caller.as_ref());
         if let Some(principal) = parts.extensions.get::<caly_guard::request_log::Principal>() {
             principal.set(&caller);
         }

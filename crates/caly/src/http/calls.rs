@@ -133,22 +133,23 @@ pub struct CallPatch {
     resolved: Option<bool>,
 }
 
-fn summary(call: &Call) -> CallSummary {
+/// The call as lists show it; takes the call so that its strings move rather than copy.
+fn summary(call: Call) -> CallSummary {
     CallSummary {
-        id: call.id.clone(),
         direction: call.direction.to_string(),
-        carrier: call.carrier.clone(),
-        caller_number: call.caller_number.clone(),
-        called_number: call.called_number.clone(),
         status: call.status.to_string(),
         outcome: call.outcome.map(|o| o.to_string()),
-        language: call.language.clone(),
         started_at: rfc3339(call.started_at),
         ended_at: call.ended_at.map(rfc3339),
         duration_secs: call.ended_at.map(|end| (end - call.started_at) / 1_000_000),
         first_response_ms: call.first_response_ms,
         resolved: call.resolved_at.is_some(),
-        summary: call.summary.clone(),
+        id: call.id,
+        carrier: call.carrier,
+        caller_number: call.caller_number,
+        called_number: call.called_number,
+        language: call.language,
+        summary: call.summary,
     }
 }
 
@@ -239,7 +240,7 @@ pub async fn list(
         calls.truncate(limit as usize);
         calls.last().map(cursor_text)
     });
-    Ok(Json(CallPage { items: calls.iter().map(summary).collect(), next_cursor: next_cursor.flatten() }))
+    Ok(Json(CallPage { items: calls.into_iter().map(summary).collect(), next_cursor: next_cursor.flatten() }))
 }
 
 /// One call: who, when, how it ended, every turn, its actions and latencies.
@@ -258,16 +259,17 @@ pub async fn get(
     Ok(Json(detail(&state, call).await?))
 }
 
-async fn detail(state: &AppState, call: Call) -> Result<CallDetail, ApiError> {
+async fn detail(state: &AppState, mut call: Call) -> Result<CallDetail, ApiError> {
     let tenant = &call.tenant_id;
     let turns = state.store.call_turns(tenant, &call.id).await?;
     let intents = state.store.call_intents(tenant, &call.id).await?;
     let actions = state.store.actions_page(tenant, None, Some(&call.id), None, 200).await?;
+    let recording_url = call.recording_key.as_ref().map(|_| format!("/api/v1/calls/{}/recording", call.id));
     Ok(CallDetail {
-        call: summary(&call),
         answered_at: call.answered_at.map(rfc3339),
-        end_reason: call.end_reason.clone(),
-        notes: call.notes.clone(),
+        end_reason: call.end_reason.take(),
+        notes: std::mem::take(&mut call.notes),
+        call: summary(call),
         intents,
         turns: turns
             .into_iter()
@@ -286,7 +288,7 @@ async fn detail(state: &AppState, call: Call) -> Result<CallDetail, ApiError> {
             })
             .collect(),
         actions: actions.into_iter().map(action_view).collect(),
-        recording_url: call.recording_key.as_ref().map(|_| format!("/api/v1/calls/{}/recording", call.id)),
+        recording_url,
     })
 }
 
@@ -352,7 +354,7 @@ pub async fn export(
     let details = serde_json::json!({"filter": format!("{filter:?}")});
     audit.record(&state.store, &tenant, access.actor(), "calls.exported", None, "success", details).await?;
 
-    let header_row = csv_row(&EXPORT_COLUMNS.map(String::from));
+    let header_row = csv_records([EXPORT_COLUMNS.map(String::from)]);
     let pages = futures::stream::unfold(Some(None::<CallCursor>), move |after| {
         let (state, tenant, filter) = (state.clone(), tenant.clone(), filter.clone());
         async move {
@@ -361,7 +363,7 @@ pub async fn export(
                 Ok(calls) => {
                     let next = (calls.len() as i64 == EXPORT_PAGE)
                         .then(|| calls.last().map(|c| CallCursor { started_at: c.started_at, id: c.id.clone() }));
-                    let bytes: Vec<u8> = calls.iter().flat_map(|call| csv_row(&export_row(call))).collect();
+                    let bytes = csv_records(calls.into_iter().map(export_row));
                     Some((Ok::<_, std::io::Error>(bytes), next.flatten().map(Some)))
                 }
                 Err(error) => {
@@ -399,7 +401,8 @@ const EXPORT_COLUMNS: [&str; 14] = [
     "notes",
 ];
 
-fn export_row(call: &Call) -> [String; 14] {
+fn export_row(mut call: Call) -> [String; 14] {
+    let notes = std::mem::take(&mut call.notes);
     let view = summary(call);
     let text = |value: Option<String>| value.unwrap_or_default();
     let number = |value: Option<i64>| value.map(|n| n.to_string()).unwrap_or_default();
@@ -417,19 +420,22 @@ fn export_row(call: &Call) -> [String; 14] {
         number(view.first_response_ms),
         view.resolved.to_string(),
         text(view.summary),
-        call.notes.clone(),
+        notes,
     ]
 }
 
-/// One CSV record. Cells a spreadsheet would run as a formula get a leading `'` (OWASP's
-/// advice against CSV injection): notes and transcripts are typed by strangers.
-fn csv_row(cells: &[String]) -> Vec<u8> {
+/// CSV records, written by one writer per page. Cells a spreadsheet would run as a formula get
+/// a leading `'` (OWASP's advice against CSV injection): notes and transcripts are typed by
+/// strangers.
+fn csv_records<R: IntoIterator<Item = String>>(records: impl IntoIterator<Item = R>) -> Vec<u8> {
     let mut writer = csv::Writer::from_writer(Vec::new());
-    let safe = cells.iter().map(|cell| match cell.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') if cell.parse::<f64>().is_err() => format!("'{cell}"),
-        _ => cell.clone(),
-    });
-    writer.write_record(safe).expect("writing to memory");
+    for record in records {
+        let safe = record.into_iter().map(|cell| match cell.chars().next() {
+            Some('=' | '+' | '-' | '@' | '\t' | '\r') if cell.parse::<f64>().is_err() => format!("'{cell}"),
+            _ => cell,
+        });
+        writer.write_record(safe).expect("writing to memory");
+    }
     writer.into_inner().expect("writing to memory")
 }
 
@@ -439,7 +445,7 @@ mod tests {
 
     #[test]
     fn formula_cells_are_defused_and_numbers_kept() {
-        let row = csv_row(&["=HYPERLINK(\"x\")".into(), "-5".into(), "a,b".into(), "@SUM(1)".into()]);
+        let row = csv_records([["=HYPERLINK(\"x\")".to_owned(), "-5".into(), "a,b".into(), "@SUM(1)".into()]]);
         assert_eq!(String::from_utf8(row).unwrap(), "\"'=HYPERLINK(\"\"x\"\")\",-5,\"a,b\",'@SUM(1)\n");
     }
 

@@ -4,7 +4,7 @@
 use caly_core::action::{ActionKind, ActionStatus, Decision};
 use sqlx::{Row, any::AnyRow};
 
-use crate::{Store, StoreError, new_id};
+use crate::{Store, StoreError, error::word, new_id};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Action {
@@ -53,12 +53,9 @@ const ACTION_COLUMNS: &str = "id, tenant_id, call_id, kind, order_number, params
      idempotency_key, requested_at, decided_by, decided_at, reason, result, executed_at";
 
 fn action(row: AnyRow) -> Result<Action, StoreError> {
-    let corrupt = |column: &str, text: &str| StoreError::Corrupt(format!("{column} = {text:?}"));
-    let kind: String = row.try_get("kind")?;
-    let status: String = row.try_get("status")?;
     Ok(Action {
-        kind: kind.parse().map_err(|_| corrupt("kind", &kind))?,
-        status: status.parse().map_err(|_| corrupt("status", &status))?,
+        kind: word(&row, "kind")?,
+        status: word(&row, "status")?,
         id: row.try_get("id")?,
         tenant_id: row.try_get("tenant_id")?,
         call_id: row.try_get("call_id")?,

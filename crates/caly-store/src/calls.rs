@@ -4,7 +4,11 @@
 use caly_core::call::{CallStatus, Direction, Outcome, Speaker};
 use sqlx::{Row, any::AnyRow};
 
-use crate::{Store, StoreError, new_id};
+use crate::{
+    Store, StoreError,
+    error::{optional_word, word},
+    new_id,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Call {
@@ -98,19 +102,11 @@ const CALL_COLUMNS: &str = "id, tenant_id, direction, carrier, carrier_call_id, 
      status, outcome, language, started_at, answered_at, ended_at, end_reason, first_response_ms, recording_key, \
      summary, notes, resolved_at";
 
-fn word<T: std::str::FromStr>(row: &AnyRow, column: &str) -> Result<T, StoreError> {
-    let text: String = row.try_get(column)?;
-    text.parse().map_err(|_| StoreError::Corrupt(format!("{column} = {text:?}")))
-}
-
 fn call(row: AnyRow) -> Result<Call, StoreError> {
-    let outcome: Option<String> = row.try_get("outcome")?;
     Ok(Call {
         direction: word(&row, "direction")?,
         status: word(&row, "status")?,
-        outcome: outcome
-            .map(|text| text.parse().map_err(|_| StoreError::Corrupt(format!("outcome = {text:?}"))))
-            .transpose()?,
+        outcome: optional_word(&row, "outcome")?,
         id: row.try_get("id")?,
         tenant_id: row.try_get("tenant_id")?,
         carrier: row.try_get("carrier")?,

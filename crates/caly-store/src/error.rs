@@ -20,6 +20,28 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+/// A column holding one of a fixed set of words (a role, a status…), read back as its type; a
+/// word the code does not know is a corrupt row.
+pub(crate) fn word<T: std::str::FromStr>(row: &sqlx::any::AnyRow, column: &str) -> Result<T, StoreError> {
+    use sqlx::Row;
+    let text: String = row.try_get(column)?;
+    parse_word(column, &text)
+}
+
+/// The same for a nullable column.
+pub(crate) fn optional_word<T: std::str::FromStr>(
+    row: &sqlx::any::AnyRow,
+    column: &str,
+) -> Result<Option<T>, StoreError> {
+    use sqlx::Row;
+    let text: Option<String> = row.try_get(column)?;
+    text.map(|text| parse_word(column, &text)).transpose()
+}
+
+fn parse_word<T: std::str::FromStr>(column: &str, text: &str) -> Result<T, StoreError> {
+    text.parse().map_err(|_| StoreError::Corrupt(format!("{column} = {text:?}")))
+}
+
 impl From<sqlx::Error> for StoreError {
     fn from(error: sqlx::Error) -> Self {
         match error {

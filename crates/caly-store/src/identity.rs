@@ -3,7 +3,7 @@
 use caly_core::{DisplayName, Email, Language, Role, Timezone};
 use sqlx::{Row, any::AnyRow};
 
-use crate::{Store, StoreError, new_id};
+use crate::{Store, StoreError, error::word, new_id};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tenant {
@@ -65,13 +65,12 @@ pub enum RefreshUse {
 pub(crate) const USER_COLUMNS: &str = "id, tenant_id, email, name, role, password_hash, deactivated_at, email_verified_at, password_changed_at, created_at";
 
 pub(crate) fn user(row: AnyRow) -> Result<User, StoreError> {
-    let role: String = row.try_get("role")?;
     Ok(User {
         id: row.try_get("id")?,
         tenant_id: row.try_get("tenant_id")?,
         email: row.try_get("email")?,
         name: row.try_get("name")?,
-        role: role.parse().map_err(|_| StoreError::Corrupt(format!("unknown role {role:?}")))?,
+        role: word(&row, "role")?,
         password_hash: row.try_get("password_hash")?,
         active: row.try_get::<Option<i64>, _>("deactivated_at")?.is_none(),
         email_verified: row.try_get::<Option<i64>, _>("email_verified_at")?.is_some(),

@@ -4,6 +4,7 @@
 pub mod action;
 pub mod call;
 mod choice;
+pub mod dialogue;
 mod identity;
 pub mod period;
 pub mod permission;

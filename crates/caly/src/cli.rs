@@ -1,4 +1,5 @@
-//! The command line: `caly [serve]`, `caly migrate`, `caly config`.
+//! The command line: `caly [serve]`, `caly migrate`, `caly config`, `caly scan`, `caly audit`,
+//! `caly dialogue`.
 
 use std::path::PathBuf;
 
@@ -35,6 +36,18 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// The dialogue engine, for evaluation and debugging.
+    Dialogue {
+        #[command(subcommand)]
+        command: DialogueCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DialogueCommand {
+    /// Reads one utterance per line on stdin; prints one JSON object per line:
+    /// {"intent", "confidence", "language", "entities"}.
+    Classify,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -63,6 +76,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve => serve(config).await,
+        Command::Dialogue { command: DialogueCommand::Classify } => {
+            classify(std::io::stdin().lock(), std::io::stdout().lock())
+        }
         Command::Scan { format } => scan(&config, format).await,
         Command::Audit { command: AuditCommand::Verify } => {
             let store = server::open_store(&config).await?;
@@ -95,6 +111,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
     }
+}
+
+/// One JSON line out per line in, flushed as it goes so that it can sit in a pipe.
+fn classify(input: impl std::io::BufRead, mut output: impl std::io::Write) -> anyhow::Result<()> {
+    let rules = caly_core::dialogue::Rules::new();
+    for line in input.lines() {
+        serde_json::to_writer(&mut output, &rules.understand(&line.context("reading stdin")?))?;
+        writeln!(output)?;
+        output.flush()?;
+    }
+    Ok(())
 }
 
 async fn scan(config: &Config, format: Format) -> anyhow::Result<()> {

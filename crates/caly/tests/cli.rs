@@ -7,7 +7,15 @@ use support::caly_command as caly;
 #[test]
 fn every_command_has_help() {
     let dir = tempfile::tempdir().unwrap();
-    for args in [&["--help"][..], &["serve", "--help"], &["migrate", "--help"], &["config", "--help"]] {
+    let commands: [&[&str]; 6] = [
+        &["--help"],
+        &["serve", "--help"],
+        &["migrate", "--help"],
+        &["config", "--help"],
+        &["dialogue", "--help"],
+        &["dialogue", "classify", "--help"],
+    ];
+    for args in commands {
         let output = caly(dir.path()).args(args).output().unwrap();
         assert!(output.status.success(), "{args:?}");
         assert!(String::from_utf8(output.stdout).unwrap().contains("Usage: caly"), "{args:?}");
@@ -165,4 +173,35 @@ fn scan_reports_json_and_fails_on_high_findings() {
     let ids: Vec<&str> = report["findings"].as_array().unwrap().iter().map(|f| f["id"].as_str().unwrap()).collect();
     assert!(ids.contains(&"rate-limits-off") && ids.contains(&"dependency-audit-skipped"), "{ids:?}");
     assert_eq!(weak.status.code(), Some(1));
+}
+
+#[test]
+fn dialogue_classify_prints_one_json_object_per_line() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = caly(dir.path())
+        .args(["dialogue", "classify"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let utterances = "mera order char paanch do cancel kar do\nI was charged twice, ₹1,299\nहाँ\n4521\n";
+    child.stdin.take().unwrap().write_all(utterances.as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success());
+    let lines: Vec<serde_json::Value> =
+        String::from_utf8(output.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 4);
+    assert_eq!(lines[0]["intent"], "cancel_order");
+    assert_eq!(lines[0]["language"], "hinglish");
+    assert_eq!(lines[0]["entities"]["order_number"], "452");
+    assert!(lines[0]["confidence"].as_f64().unwrap() > 0.5);
+    assert_eq!(lines[1]["intent"], "payment_problem");
+    assert_eq!(lines[1]["language"], "en");
+    assert_eq!(lines[1]["entities"]["amount_paise"], 129_900);
+    assert_eq!(lines[2]["intent"], "yes");
+    assert_eq!(lines[2]["language"], "hi");
+    assert_eq!(lines[3]["intent"], "unknown");
+    assert_eq!(lines[3]["language"], serde_json::Value::Null);
+    assert_eq!(lines[3]["entities"]["numbers"], serde_json::json!(["4521"]));
 }

@@ -1,0 +1,139 @@
+//! Understanding what a caller said: intent, language and entities, by rules — deterministic,
+//! no network, so Caly works without any API key. Sans-IO: text in, `Understanding` out.
+
+mod entities;
+mod hindi_numbers;
+mod intents;
+mod numbers;
+mod words;
+
+use serde::Serialize;
+
+pub use entities::Entities;
+
+use crate::{Language, choice};
+
+choice! {
+    /// What the caller wants.
+    pub enum Intent, invalid = "invalid_intent" {
+        OrderStatus = "order_status",
+        Tracking = "tracking",
+        CancelOrder = "cancel_order",
+        Return = "return",
+        Exchange = "exchange",
+        Refund = "refund",
+        AddressChange = "address_change",
+        PaymentProblem = "payment_problem",
+        Cod = "cod",
+        Invoice = "invoice",
+        ProductQuestion = "product_question",
+        Complaint = "complaint",
+        TechnicalProblem = "technical_problem",
+        Human = "human",
+        Greeting = "greeting",
+        Goodbye = "goodbye",
+        NeverMind = "never_mind",
+        Yes = "yes",
+        No = "no",
+        Unknown = "unknown",
+    }
+}
+
+impl Intent {
+    /// Replies and courtesies rather than requests.
+    pub fn is_answer(self) -> bool {
+        matches!(self, Self::Yes | Self::No | Self::Greeting | Self::Goodbye)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Understanding {
+    pub intent: Intent,
+    pub confidence: f32,
+    /// The language of the words, or `None` when nothing tells (digits, "ok").
+    pub language: Option<Language>,
+    pub entities: Entities,
+}
+
+/// The rules engine. Built once (it indexes its lexicon) and shared.
+pub struct Rules {
+    lexicon: intents::Lexicon,
+    numbers: numbers::NumberWords,
+    hindi_markers: std::collections::HashSet<String>,
+}
+
+/// Roman words that only Hindi has: one of them makes a roman sentence Hinglish.
+const HINDI_MARKERS: &str = "mera meri mere mujhe muje hai hain ho kab kya kyun kyu kaise kahan nahi nahin karna karni \
+    karo kar kariye karna karwa karwana chahiye aaya aayega aayegi milega milegi wapas vapas paisa paise haan ji bhai \
+    bhaiya abhi tak ka ki ke ko se mein hoon hu raha rahi rahe gaya gayi gaye diya bata batao accha acha theek thik \
+    rehne chhodo chhod yeh ye woh aur lekin pe wala wali dijiye namaste namaskar dhanyavad dhanyawad shukriya bilkul \
+    galat sahi saman samaan badal lautana kitne kitna kaun mat jaldi yaar kuch bhi aaj sunao hua hui tha thi koi baat \
+    baar maine aapka aapki aap hamara tum tera isko usko kisi karwa dena lena jane jaane rakhta alvida bas itna haan \
+    kat atak kahin pata naya purana badalna chahta chahti sakta sakte sakti";
+
+impl Rules {
+    pub fn new() -> Self {
+        Self {
+            lexicon: intents::Lexicon::new(),
+            numbers: numbers::NumberWords::new(),
+            hindi_markers: HINDI_MARKERS.split_whitespace().map(words::sound_key).collect(),
+        }
+    }
+
+    pub fn understand(&self, text: &str) -> Understanding {
+        let words = words::words(text);
+        let (intent, confidence) = self.lexicon.classify(&words);
+        Understanding {
+            intent,
+            confidence,
+            language: self.language(&words),
+            entities: entities::entities(text, &words, &self.numbers),
+        }
+    }
+
+    /// Devanagari anywhere makes it Hindi (callers mix in English words); otherwise a Hindi
+    /// word in roman letters makes it Hinglish; otherwise letters make it English.
+    fn language(&self, words: &[words::Word]) -> Option<Language> {
+        if words.iter().any(words::Word::is_devanagari) {
+            Some(Language::Hi)
+        } else if words.iter().any(|w| self.hindi_markers.contains(&w.key)) {
+            Some(Language::Hinglish)
+        } else if words.iter().any(|w| w.key.chars().any(|c| c.is_ascii_alphabetic())) {
+            Some(Language::En)
+        } else {
+            None
+        }
+    }
+}
+
+impl Default for Rules {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// Any text at all, including digits, scripts and punctuation run together.
+        #[test]
+        fn any_text_is_understood_without_panicking(text in "(\\PC|[0-9₹@.,' ]|ek|do|sau|hazaar|double|at|dot){0,40}") {
+            let understood = Rules::new().understand(&text);
+            prop_assert!((0.0..=1.0).contains(&understood.confidence));
+        }
+    }
+
+    #[test]
+    fn the_language_follows_the_words() {
+        let rules = Rules::new();
+        let language = |text: &str| rules.understand(text).language;
+        assert_eq!(language("where is my order"), Some(Language::En));
+        assert_eq!(language("mera order kahan hai"), Some(Language::Hinglish));
+        assert_eq!(language("मेरा order cancel करो"), Some(Language::Hi));
+        assert_eq!(language("4521"), None);
+    }
+}

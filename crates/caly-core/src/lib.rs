@@ -2,13 +2,17 @@
 //! Nothing here performs IO.
 
 pub mod action;
+pub mod agent;
 pub mod call;
 mod choice;
 pub mod dialogue;
 mod identity;
+pub mod order;
 pub mod period;
 pub mod permission;
 mod phone;
+pub mod policy;
+pub mod replies;
 pub mod settings;
 mod text;
 

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Invalid, Language, PhoneNumber, choice};
+use crate::{Invalid, Language, PhoneNumber, choice, replies::Replies};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -19,6 +19,9 @@ pub struct Settings {
     /// Numbers callers dial to reach this store, E.164.
     pub phone_numbers: Vec<String>,
     pub recording: Recording,
+    /// The agent's replies in the tenant's own words: reply name → language → text, replacing
+    /// the shipped ones it names.
+    pub replies: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -89,6 +92,7 @@ impl Default for Settings {
             policies: Policies::default(),
             phone_numbers: Vec::new(),
             recording: Recording { enabled: true, retention_days: 90 },
+            replies: BTreeMap::new(),
         }
     }
 }
@@ -221,6 +225,12 @@ impl Settings {
                 Err(invalid) => errors.push((format!("phone_numbers/{i}"), invalid)),
             }
         }
+        for (key, by_language) in &self.replies {
+            for (code, reply) in by_language {
+                text(&mut errors, format!("replies/{key}/{code}"), reply, 500);
+            }
+        }
+        errors.extend(Replies::shipped().check(&self.replies));
         let mut seen = self.phone_numbers.clone();
         seen.sort();
         if seen.windows(2).any(|pair| pair[0] == pair[1]) {

@@ -51,7 +51,7 @@ pub fn entities(text: &str, words: &[Word], numbers: &NumberWords) -> Entities {
     };
     let mut found = Entities::default();
     let (pin_said, order_said) = (has(&PIN), has(&ORDER));
-    for heard in numbers.find(words) {
+    for heard in numbers.find(words, |w| CURRENCY.contains(&w.key.as_str())) {
         let digits = heard.digits.as_str();
         if near(&heard, &CURRENCY) {
             found.amount_paise = found.amount_paise.or(digits.parse::<i64>().ok().and_then(|r| r.checked_mul(100)));

@@ -2,8 +2,8 @@
 //! no network, so Caly works without any API key. Sans-IO: text in, `Understanding` out.
 
 mod entities;
-mod hindi_numbers;
 mod intents;
+pub(crate) mod number_words;
 mod numbers;
 mod words;
 
@@ -53,6 +53,16 @@ pub struct Understanding {
     /// The language of the words, or `None` when nothing tells (digits, "ok").
     pub language: Option<Language>,
     pub entities: Entities,
+    /// Angry or abusive words: the agent hands such a caller to a person.
+    #[serde(skip)]
+    pub upset: bool,
+}
+
+impl Understanding {
+    /// Nothing understood: for input that is not words (keypad digits).
+    pub fn nothing() -> Self {
+        Self { intent: Intent::Unknown, confidence: 0.0, language: None, entities: Entities::default(), upset: false }
+    }
 }
 
 /// The rules engine. Built once (it indexes its lexicon) and shared.
@@ -60,6 +70,7 @@ pub struct Rules {
     lexicon: intents::Lexicon,
     numbers: numbers::NumberWords,
     hindi_markers: std::collections::HashSet<String>,
+    upset_words: std::collections::HashSet<String>,
 }
 
 /// Roman words that only Hindi has: one of them makes a roman sentence Hinglish.
@@ -71,12 +82,17 @@ const HINDI_MARKERS: &str = "mera meri mere mujhe muje hai hain ho kab kya kyun 
     baar maine aapka aapki aap hamara tum tera isko usko kisi karwa dena lena jane jaane rakhta alvida bas itna haan \
     kat atak kahin pata naya purana badalna chahta chahti sakta sakte sakti";
 
+/// Anger and abuse, in the three languages.
+const UPSET_WORDS: &str = "stupid idiot useless nonsense rubbish shut bloody damn cheaters cheater fraud bakwas \
+    bakvas bewakoof bevkoof pagal ullu kamina kamine chor dhokebaaz बकवास बेवकूफ पागल उल्लू कमीना कमीने चोर धोखेबाज़ फ्रॉड";
+
 impl Rules {
     pub fn new() -> Self {
         Self {
             lexicon: intents::Lexicon::new(),
             numbers: numbers::NumberWords::new(),
             hindi_markers: HINDI_MARKERS.split_whitespace().map(words::sound_key).collect(),
+            upset_words: UPSET_WORDS.split_whitespace().flat_map(words::words).map(|w| w.key).collect(),
         }
     }
 
@@ -88,6 +104,7 @@ impl Rules {
             confidence,
             language: self.language(&words),
             entities: entities::entities(text, &words, &self.numbers),
+            upset: words.iter().any(|w| self.upset_words.contains(&w.key)),
         }
     }
 

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use super::{
-    hindi_numbers::{DEVANAGARI, ROMAN},
+    number_words::{DEVANAGARI, ENGLISH_ONES, ENGLISH_TENS, ROMAN},
     words::{Word, sound_key},
 };
 
@@ -54,34 +54,11 @@ impl NumberWords {
             add(roman, value(i as u64 + 1));
             add(devanagari, value(i as u64 + 1));
         }
-        let english = [
-            "zero",
-            "one",
-            "two",
-            "three",
-            "four",
-            "five",
-            "six",
-            "seven",
-            "eight",
-            "nine",
-            "ten",
-            "eleven",
-            "twelve",
-            "thirteen",
-            "fourteen",
-            "fifteen",
-            "sixteen",
-            "seventeen",
-            "eighteen",
-            "nineteen",
-        ];
-        for (i, word) in english.iter().enumerate() {
+        for (i, word) in ENGLISH_ONES.iter().enumerate() {
             add(word, value(i as u64));
         }
-        let tens = ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"];
-        for (i, word) in tens.iter().enumerate() {
-            add(word, Meaning::Value { value: (i as u64 + 2) * 10, tens: true });
+        for (i, word) in ENGLISH_TENS.iter().enumerate().skip(2) {
+            add(word, Meaning::Value { value: i as u64 * 10, tens: true });
         }
         let others = [
             ("oh", value(0)),
@@ -116,8 +93,9 @@ impl NumberWords {
         Self(map)
     }
 
-    /// Every number in the words, left to right.
-    pub fn find(&self, words: &[Word]) -> Vec<Heard> {
+    /// Every number in the words, left to right. A word that `is_unit` (rupees) makes an
+    /// everyday word beside it a number (`ek rupaya`).
+    pub fn find(&self, words: &[Word], is_unit: impl Fn(&Word) -> bool) -> Vec<Heard> {
         let item = |i: usize| -> Option<Item> {
             let word = words.get(i)?;
             if word.is_number() {
@@ -125,7 +103,7 @@ impl NumberWords {
             }
             self.0.get(&word.key).map(|&w| Item::Word(w))
         };
-        let spoken = |i: usize| matches!(item(i), Some(Item::Word(_)));
+        let spoken = |i: usize| matches!(item(i), Some(Item::Word(_))) || words.get(i).is_some_and(&is_unit);
         let counts = |i: usize| match item(i) {
             Some(Item::Word(w)) if w.ambiguous => (i > 0 && spoken(i - 1)) || spoken(i + 1),
             Some(_) => true,
@@ -219,7 +197,12 @@ mod tests {
     use crate::dialogue::words::words;
 
     fn heard(text: &str) -> Vec<String> {
-        NumberWords::new().find(&words(text)).into_iter().filter(|h| !h.lone_word).map(|h| h.digits).collect()
+        NumberWords::new()
+            .find(&words(text), |_| false)
+            .into_iter()
+            .filter(|h| !h.lone_word)
+            .map(|h| h.digits)
+            .collect()
     }
 
     #[test]

@@ -1,5 +1,31 @@
-//! Hindi number words 1–99, in roman and Devanagari: Hindi names each of them with its own word,
-//! so they are a table, read both ways (heard in a number, spoken in a reply).
+//! Number words, read both ways (heard in a number, spoken in a reply). Hindi names each of
+//! 1–99 with its own word, so they are a table, in roman and Devanagari.
+
+pub const ENGLISH_ONES: [&str; 20] = [
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+];
+/// Twenty … ninety at their tens (`ENGLISH_TENS[2]` is twenty).
+pub const ENGLISH_TENS: [&str; 10] =
+    ["", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"];
 
 pub const ROMAN: [&str; 99] = [
     "ek",

@@ -253,6 +253,21 @@ impl Store {
         first_response_ms: Option<i64>,
     ) -> Result<i64, StoreError> {
         let mut tx = self.begin().await?;
+        // The call's row is written first: that takes its lock (PostgreSQL) or the database's
+        // (SQLite) before the next sequence number is read, so two turns never race for one.
+        let caller_language = turn.language.as_deref().filter(|_| turn.speaker == Speaker::Caller);
+        sqlx::query(
+            "UPDATE calls SET language = COALESCE($1, language), \
+             first_response_ms = COALESCE(first_response_ms, $2), updated_at = $3 \
+             WHERE tenant_id = $4 AND id = $5",
+        )
+        .bind(caller_language)
+        .bind(first_response_ms)
+        .bind(turn.started_at)
+        .bind(tenant_id)
+        .bind(call_id)
+        .execute(&mut *tx)
+        .await?;
         let seq: i64 = sqlx::query_scalar(
             "SELECT COALESCE(MAX(seq), 0) + 1 FROM call_turns WHERE tenant_id = $1 AND call_id = $2",
         )
@@ -279,19 +294,6 @@ impl Store {
         .bind(turn.stt_ms)
         .bind(turn.dialogue_ms)
         .bind(turn.tts_ms)
-        .execute(&mut *tx)
-        .await?;
-        let caller_language = turn.language.as_deref().filter(|_| turn.speaker == Speaker::Caller);
-        sqlx::query(
-            "UPDATE calls SET language = COALESCE($1, language), \
-             first_response_ms = COALESCE(first_response_ms, $2), updated_at = $3 \
-             WHERE tenant_id = $4 AND id = $5",
-        )
-        .bind(caller_language)
-        .bind(first_response_ms)
-        .bind(turn.started_at)
-        .bind(tenant_id)
-        .bind(call_id)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;

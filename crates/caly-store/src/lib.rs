@@ -10,6 +10,8 @@ pub mod analytics;
 mod api_keys;
 mod audit;
 mod calls;
+mod conversations;
+mod demo_store;
 mod error;
 mod identity;
 mod mail;
@@ -28,6 +30,17 @@ pub use mail::{Mail, TokenMail, TokenPurpose};
 pub use pool::{Backend, PoolSettings, PoolStats, Store};
 pub use settings::{Saved, SecretChange, SettingsSave, StoredSettings};
 pub use team::MemberChange;
+
+/// Writes the tenant's row first thing in a transaction: that takes its lock (PostgreSQL) or
+/// the database's (SQLite), so decisions over several of the tenant's rows cannot interleave.
+async fn lock_tenant(tx: &mut sqlx::Transaction<'_, sqlx::Any>, tenant_id: &str, now: i64) -> Result<(), StoreError> {
+    sqlx::query("UPDATE tenants SET updated_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(tenant_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
 
 /// A new row id: UUIDv7, so ids sort by creation time.
 pub fn new_id() -> String {

@@ -66,12 +66,7 @@ impl Store {
         now: i64,
     ) -> Result<MemberChange, StoreError> {
         let mut tx = self.begin().await?;
-        // Writing the tenant row takes its lock (PostgreSQL) or the database's (SQLite) first.
-        sqlx::query("UPDATE tenants SET updated_at = $1 WHERE id = $2")
-            .bind(now)
-            .bind(tenant_id)
-            .execute(&mut *tx)
-            .await?;
+        crate::lock_tenant(&mut tx, tenant_id, now).await?;
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND id = $2");
         let Some(current) =
             sqlx::query(AssertSqlSafe(sql)).bind(tenant_id).bind(user_id).fetch_optional(&mut *tx).await?

@@ -28,6 +28,8 @@ pub enum Permission {
     ReadAudit,
     ManageApiKeys,
     ManageSettings,
+    /// Talk to the agent in the sandbox; its actions are real.
+    UseSandbox,
 }
 
 impl Permission {
@@ -35,7 +37,7 @@ impl Permission {
     pub fn role(self) -> Role {
         match self {
             Self::ReadCalls | Self::ReadActions | Self::ReadAnalytics => Role::Viewer,
-            Self::AnnotateCalls | Self::ExportCalls | Self::DecideActions => Role::Supervisor,
+            Self::AnnotateCalls | Self::ExportCalls | Self::DecideActions | Self::UseSandbox => Role::Supervisor,
             Self::ManageTeam | Self::ReadAudit | Self::ManageApiKeys | Self::ManageSettings => Role::Admin,
             Self::ManageOwners => Role::Owner,
         }
@@ -49,9 +51,12 @@ impl Permission {
             Self::ReadActions => Some(Scope::ActionsRead),
             Self::DecideActions => Some(Scope::ActionsWrite),
             Self::ReadAnalytics => Some(Scope::AnalyticsRead),
-            Self::ManageTeam | Self::ManageOwners | Self::ReadAudit | Self::ManageApiKeys | Self::ManageSettings => {
-                None
-            }
+            Self::ManageTeam
+            | Self::ManageOwners
+            | Self::ReadAudit
+            | Self::ManageApiKeys
+            | Self::ManageSettings
+            | Self::UseSandbox => None,
         }
     }
 }

@@ -1,5 +1,5 @@
-//! The demo tenant: created on the first start with an empty database, so that
-//! `cargo run --release` gives something to sign in to. Its owner's password is random and
+//! The demo tenant: created on the first start with an empty database, with its demo store, so
+//! that `cargo run --release` gives something to sign in to and a shop to talk about. Its owner's password is random and
 //! printed once; `demo = false` (`CALY_DEMO=false`) skips it.
 
 use caly_core::{DisplayName, Email, Language, Role, Timezone};
@@ -32,6 +32,7 @@ pub async fn create_on_first_run(state: &AppState) -> anyhow::Result<()> {
         )
         .await?;
     tracing::info!(tenant_id = %tenant.id, email = DEMO_EMAIL, "created the demo tenant");
+    crate::commerce::connector(state, &tenant.id).await?;
     // Printed, not logged: the password must reach the person at the console and no log store.
     println!(
         "\n  Demo tenant created. Sign in with\n    email:    {DEMO_EMAIL}\n    password: {password}\n  \

@@ -2,7 +2,9 @@
 
 pub mod auth;
 pub mod cli;
+pub mod commerce;
 pub mod config;
+pub mod conversation;
 pub mod demo;
 pub mod http;
 pub mod lifecycle;

@@ -77,6 +77,7 @@ impl RunningServer {
             lifecycle: Lifecycle::default(),
             started_at: Instant::now(),
             openapi: Arc::new(http::openapi()),
+            dialogue: crate::conversation::Dialogue::default(),
         });
         let task = tokio::spawn(run(listener, tls, state.clone(), extra_routes));
         Ok(Self { addr, state, task })

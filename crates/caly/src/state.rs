@@ -45,6 +45,8 @@ pub struct Shared {
     pub rate_limits: Option<Arc<RateLimits>>,
     /// `None` when anomaly detection is off.
     pub anomalies: Option<Arc<caly_guard::anomaly::AnomalyDetector>>,
+    /// The rules engine and the agent's shipped replies.
+    pub dialogue: crate::conversation::Dialogue,
     /// `None` when every detector class is off.
     pub attack_guard: Option<Arc<AttackGuard>>,
     /// The API description served at `/openapi.json`.

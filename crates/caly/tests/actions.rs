@@ -20,7 +20,8 @@ async fn propose(
     let new = NewAction {
         call_id: None,
         kind,
-        order_number: "#1042",
+        // A delivered, prepaid ₹2,048 order of the demo store.
+        order_number: "1010",
         params: r#"{"reason":"size too small"}"#,
         amount_paise: paise,
         status,
@@ -35,7 +36,7 @@ on_both_engines! {
         let app = TestApp::spawn(engine).await;
         let owner = app.sign_up("asha@example.in").await;
         let (store, tenant) = (app.store(), owner.tenant_id.as_str());
-        let refund = propose(store, tenant, "call-1:refund", ActionKind::Refund, ActionStatus::AwaitingApproval, Some(249_900)).await;
+        let refund = propose(store, tenant, "call-1:refund", ActionKind::Refund, ActionStatus::AwaitingApproval, Some(159_900)).await;
         let address = propose(store, tenant, "call-2:address", ActionKind::AddressChange, ActionStatus::AwaitingApproval, None).await;
         propose(store, tenant, "call-3:cancel", ActionKind::Cancel, ActionStatus::Proposed, None).await;
 
@@ -44,7 +45,7 @@ on_both_engines! {
             .send().await.unwrap().json().await.unwrap();
         let waiting: Vec<&str> = queue["items"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap()).collect();
         assert_eq!(waiting, [refund.as_str(), address.as_str()]);
-        assert_eq!(queue["items"][0]["amount_inr"], "2499.00");
+        assert_eq!(queue["items"][0]["amount_inr"], "1599.00");
         assert_eq!(queue["items"][0]["params"]["reason"], "size too small");
         let all: Value = app.request(Method::GET, "/api/v1/actions?limit=2", &owner.token).send().await.unwrap().json().await.unwrap();
         let cursor = all["next_cursor"].as_str().unwrap();
@@ -57,11 +58,15 @@ on_both_engines! {
         let approved: Value = app
             .request(Method::POST, &format!("/api/v1/actions/{refund}/approve"), &owner.token)
             .send().await.unwrap().json().await.unwrap();
-        assert_eq!(approved["status"], "approved");
+        // Approval runs it against the store at once.
+        assert_eq!(approved["status"], "executed", "{approved}");
         assert!(approved["decided_at"].is_string());
+        assert_eq!(approved["result"]["reference"], "RF-1010-159900");
+        let order = store.demo_order(tenant, "1010").await.unwrap().unwrap();
+        assert_eq!(order.refunded_paise, 159_900);
         let again = app.request(Method::POST, &format!("/api/v1/actions/{refund}/approve"), &owner.token).send().await.unwrap();
         let body = problem(again, 409, "conflict").await;
-        assert_eq!(body["detail"], "The action is approved, not awaiting approval.");
+        assert_eq!(body["detail"], "The action is executed, not awaiting approval.");
         let late_reject = app
             .request(Method::POST, &format!("/api/v1/actions/{refund}/reject"), &owner.token)
             .json(&json!({"reason": "changed my mind"}))
@@ -97,6 +102,9 @@ on_both_engines! {
         }
         let approvals = app.store().audit_events(&owner.tenant_id).await.unwrap();
         assert_eq!(approvals.iter().filter(|e| e.event == "action.approved").count(), 10);
+        assert_eq!(approvals.iter().filter(|e| e.event == "action.executed" && e.outcome == "success").count(), 10);
+        let order = app.store().demo_order(&owner.tenant_id, "1010").await.unwrap().unwrap();
+        assert_eq!(order.refunded_paise, 1_000, "ten refunds of one rupee, each once");
     }
 
     async fn an_idempotency_key_makes_one_action(engine: Engine) {

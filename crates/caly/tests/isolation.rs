@@ -38,6 +38,10 @@ on_both_engines! {
         let settings = json!({"version": 0, "settings": {"phone_numbers": ["+918045678901"]}, "credentials": {"twilio_auth_token": "tw-secret-of-a-0000"}});
         assert_eq!(app.request(Method::PUT, "/api/v1/settings", &a.token).json(&settings).send().await.unwrap().status(), 200);
 
+        let conversation: Value = app.request(Method::POST, "/api/v1/sandbox/conversations", &a.token)
+            .json(&json!({"caller": "+919876543210"})).send().await.unwrap().json().await.unwrap();
+        let conversation = conversation["call_id"].as_str().unwrap().to_owned();
+
         // Routes with an id: A's ids answer 404 to B, whatever the method.
         let by_id: Vec<(Method, &str, String, Option<Value>)> = vec![
             (Method::GET, "/api/v1/calls/{id}", format!("/api/v1/calls/{call}"), None),
@@ -46,6 +50,8 @@ on_both_engines! {
             (Method::POST, "/api/v1/actions/{id}/reject", format!("/api/v1/actions/{action}/reject"), Some(json!({"reason": "B"}))),
             (Method::PATCH, "/api/v1/team/{id}", format!("/api/v1/team/{member}"), Some(json!({"active": false}))),
             (Method::DELETE, "/api/v1/api-keys/{id}", format!("/api/v1/api-keys/{key_id}"), None),
+            (Method::POST, "/api/v1/sandbox/conversations/{id}/messages", format!("/api/v1/sandbox/conversations/{conversation}/messages"),
+                Some(json!({"text": "order 1001 cancel kar do"}))),
         ];
         for (method, _, path, body) in &by_id {
             let mut request = app.request(method.clone(), path, &b.token);
@@ -57,7 +63,7 @@ on_both_engines! {
         }
 
         // Lists and figures: nothing of A's.
-        let secrets_of_a = [call.as_str(), action.as_str(), member.as_str(), key_id.as_str(), "CA-secret-of-a",
+        let secrets_of_a = [call.as_str(), action.as_str(), member.as_str(), key_id.as_str(), "CA-secret-of-a", conversation.as_str(),
             "#A-1001", "member-of-a@example.in", "+918045678901", "asha@example.in", "A's sync"];
         for path in [
             "/api/v1/calls", "/api/v1/calls/export.csv", "/api/v1/actions", &format!("/api/v1/actions?call_id={call}"),
@@ -82,6 +88,8 @@ on_both_engines! {
         assert!(team.as_array().unwrap().iter().all(|m| m["status"] != "deactivated"));
         let keys: Value = app.request(Method::GET, "/api/v1/api-keys", &a.token).send().await.unwrap().json().await.unwrap();
         assert!(keys[0]["revoked_at"].is_null());
+        let turns: Value = app.request(Method::GET, &format!("/api/v1/calls/{conversation}"), &a.token).send().await.unwrap().json().await.unwrap();
+        assert_eq!(turns["turns"].as_array().unwrap().len(), 1, "only the greeting: B's message never reached A's agent");
 
         // Every documented route with an id is in the table above.
         let doc: Value = app.get("/openapi.json").await.json().await.unwrap();

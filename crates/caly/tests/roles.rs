@@ -56,6 +56,16 @@ async fn each_route_refuses_exactly_the_roles_below_its_own() {
     let team: Value =
         app.request(Method::GET, "/api/v1/team", &owner.token).send().await.unwrap().json().await.unwrap();
     let viewer_id = team[1]["id"].as_str().unwrap().to_owned();
+    let conversation: Value = app
+        .request(Method::POST, "/api/v1/sandbox/conversations", &owner.token)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let conversation = conversation["call_id"].as_str().unwrap().to_owned();
 
     // (method, path template, concrete path, body, lowest role allowed)
     let table: Vec<(Method, &str, String, Option<Value>, &str)> = vec![
@@ -108,6 +118,20 @@ async fn each_route_refuses_exactly_the_roles_below_its_own() {
             "admin",
         ),
         (Method::DELETE, "/api/v1/api-keys/{id}", format!("/api/v1/api-keys/{}", uuid::Uuid::now_v7()), None, "admin"),
+        (
+            Method::POST,
+            "/api/v1/sandbox/conversations",
+            "/api/v1/sandbox/conversations".into(),
+            Some(json!({})),
+            "supervisor",
+        ),
+        (
+            Method::POST,
+            "/api/v1/sandbox/conversations/{id}/messages",
+            format!("/api/v1/sandbox/conversations/{conversation}/messages"),
+            Some(json!({"text": "hello"})),
+            "supervisor",
+        ),
     ];
     for (method, template, path, body, lowest) in &table {
         for (role, token) in &tokens {

@@ -213,7 +213,9 @@ impl Turn<'_> {
             .languages
             .iter()
             .any(|l| Some(l.as_str()) == understanding.language.map(|l| l.as_str()));
-        if let Some(language) = understanding.language.filter(|_| spoken) {
+        // A reason or an address is the caller's own words, often English names: not a switch.
+        let free_text = self.agent.task.as_ref().is_some_and(|t| matches!(t.stage, Stage::Reason | Stage::Address));
+        if let Some(language) = understanding.language.filter(|_| spoken && !free_text) {
             self.agent.language = language;
         }
         let intent = understanding.intent;
@@ -381,6 +383,7 @@ impl Turn<'_> {
         let number = task.order_number.clone().unwrap_or_default();
         match order {
             Some(order) => {
+                task.fetched = true;
                 if self.agent.order.as_ref().is_none_or(|o| o.number != order.number) {
                     self.agent.verified = false;
                 }
@@ -428,20 +431,14 @@ impl Turn<'_> {
     /// Moves the current task on as far as it can go without the caller.
     fn advance(&mut self) {
         let Some(task) = self.agent.task.as_ref() else { return };
-        let wanted = task.order_number.clone();
-        let current = self.agent.order.as_ref().map(|o| o.number.clone());
-        match (wanted, current) {
-            (None, Some(number)) if self.agent.verified => {
-                if let Some(task) = self.agent.task.as_mut() {
-                    task.order_number = Some(number);
-                }
-            }
+        let verified_order = self.agent.order.as_ref().filter(|_| self.agent.verified).map(|o| o.number.clone());
+        match (task.order_number.clone().or(verified_order), task.fetched) {
             (None, _) => {
                 self.set_stage(Stage::OrderNumber);
                 return self.say("ask_order_number", &[]);
             }
-            (Some(wanted), current) if current.as_deref() != Some(wanted.as_str()) => return self.look_up(wanted),
-            _ => {}
+            (Some(number), false) => return self.look_up(number),
+            (Some(_), true) => {}
         }
         if !self.agent.verified {
             let caller = self.agent.setup.caller.clone();

@@ -76,6 +76,10 @@ pub struct Task {
     pub asks: u32,
     pub identity_tries: u32,
     pub order_number: Option<String>,
+    /// The order was looked up for this task: each task reads the order afresh, as an action
+    /// earlier in the call may have changed it.
+    #[serde(default)]
+    pub fetched: bool,
     pub reason: Option<String>,
     pub address: Option<String>,
     pub amount_paise: Option<i64>,
@@ -91,6 +95,7 @@ impl Task {
             asks: 0,
             identity_tries: 0,
             order_number: None,
+            fetched: false,
             reason: None,
             address: None,
             amount_paise: None,

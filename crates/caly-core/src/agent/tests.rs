@@ -101,7 +101,7 @@ fn another_number_must_give_the_pin_code_before_anything_is_told() {
 #[test]
 fn two_wrong_identity_answers_end_the_task_without_disclosure() {
     let mut call = Call::new(None, vec![order("1023", OrderStatus::Shipped)]);
-    call.say("cancel order 1023");
+    call.say("I want to cancel order 1023");
     call.say("1111");
     let said = call.say("2222");
     assert!(said.contains("can't share or change anything"), "{said}");
@@ -138,9 +138,9 @@ fn refunds_above_the_limit_go_to_a_supervisor() {
 #[test]
 fn declining_and_never_mind_leave_the_order_alone() {
     let mut call = Call::new(Some("+919876543210"), vec![order("1023", OrderStatus::Confirmed)]);
-    call.say("cancel order 1023");
+    call.say("please cancel my order 1023");
     assert!(call.say("no").starts_with("Okay, I won't"));
-    call.say("cancel order 1023");
+    call.say("please cancel my order 1023");
     assert!(call.say("rehne do").starts_with("Theek hai, koi baat nahi"));
     assert!(call.actions.is_empty());
 }
@@ -170,7 +170,7 @@ fn repeated_misunderstanding_hands_the_call_to_a_person_with_a_summary() {
 #[test]
 fn the_reply_language_follows_the_caller_mid_call() {
     let mut call = Call::new(Some("+919876543210"), vec![order("1023", OrderStatus::Packed)]);
-    assert!(call.say("order 1023 status").starts_with("Order 1 0 2 3 is packed"));
+    assert!(call.say("what is the status of order 1023").starts_with("Order 1 0 2 3 is packed"));
     assert!(call.say("मेरा ऑर्डर 1023 कब आएगा").starts_with("ऑर्डर 1 0 2 3 पैक हो गया है"));
 }
 

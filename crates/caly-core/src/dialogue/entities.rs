@@ -39,11 +39,18 @@ const ORDER: [&str; 4] = ["order", "ordr", "ओर्डर", "आर्डर"]
 const PIN: [&str; 5] = ["pin", "pincode", "पिन", "पिनकोड", "postal"];
 const PHONE: [&str; 4] = ["fone", "mobile", "फोन", "मोबाइल"];
 const BECAUSE: [&str; 9] = ["because", "kyunki", "kyonki", "kyuki", "kyoki", "क्योंकि", "क्यूंकि", "vajah", "वजह"];
+/// Words that join a marker to what follows it: "is", "hai".
+const JOINERS: [&str; 3] = ["is", "hai", "है"];
 /// Words after which a new address follows.
 const ADDRESS: [[&str; 2]; 6] =
     [["nev", "adres"], ["naya", "adres"], ["naya", "pata"], ["नया", "पता"], ["नया", "एड्रेस"], ["adres", "is"]];
 
-pub fn entities(text: &str, words: &[Word], numbers: &NumberWords) -> Entities {
+/// Every number in the words; a currency word beside an everyday number word makes it one.
+pub fn numbers(words: &[Word], numbers: &NumberWords) -> Vec<Heard> {
+    numbers.find(words, |w| CURRENCY.contains(&w.key.as_str()))
+}
+
+pub fn entities(text: &str, words: &[Word], heard: Vec<Heard>) -> Entities {
     let has = |set: &[&str]| words.iter().any(|w| set.contains(&w.key.as_str()));
     let near = |heard: &Heard, set: &[&str]| {
         let before = heard.first.checked_sub(1).and_then(|i| words.get(i));
@@ -51,7 +58,7 @@ pub fn entities(text: &str, words: &[Word], numbers: &NumberWords) -> Entities {
     };
     let mut found = Entities::default();
     let (pin_said, order_said) = (has(&PIN), has(&ORDER));
-    for heard in numbers.find(words, |w| CURRENCY.contains(&w.key.as_str())) {
+    for heard in heard {
         let digits = heard.digits.as_str();
         if near(&heard, &CURRENCY) {
             found.amount_paise = found.amount_paise.or(digits.parse::<i64>().ok().and_then(|r| r.checked_mul(100)));
@@ -68,9 +75,12 @@ pub fn entities(text: &str, words: &[Word], numbers: &NumberWords) -> Entities {
     }
     found.email = email(text, words);
     found.reason = rest_after(text, words, |i| BECAUSE.contains(&words[i].key.as_str()));
-    found.address = rest_after(text, words, |i| {
-        ADDRESS.iter().any(|pair| words[i].key == pair[1] && i > 0 && words[i - 1].key == pair[0])
-    });
+    let address_at = (0..words.len())
+        .find(|&i| ADDRESS.iter().any(|pair| words[i].key == pair[1] && i > 0 && words[i - 1].key == pair[0]));
+    // "naya pata hai …", "new address is: …": the words that join the marker to the address go.
+    let address_starts =
+        address_at.map(|i| i + 1 + usize::from(words.get(i + 1).is_some_and(|w| JOINERS.contains(&w.key.as_str()))));
+    found.address = address_starts.and_then(|start| rest_from(text, words, start));
     found
 }
 
@@ -114,7 +124,12 @@ fn email(text: &str, words: &[Word]) -> Option<String> {
 /// The caller's own words after the first marker word, if any follow.
 fn rest_after(text: &str, words: &[Word], marker: impl Fn(usize) -> bool) -> Option<String> {
     let at = (0..words.len()).find(|&i| marker(i))?;
-    let rest = words.get(at + 1)?;
+    rest_from(text, words, at + 1)
+}
+
+/// The caller's own words from the word at `start` to the end.
+fn rest_from(text: &str, words: &[Word], start: usize) -> Option<String> {
+    let rest = words.get(start)?;
     let rest = text[rest.start..].trim().trim_end_matches(['.', '।', '!', '?']).trim();
     (!rest.is_empty()).then(|| rest.to_owned())
 }
@@ -142,7 +157,8 @@ mod tests {
 
     #[test]
     fn markers_are_spelled_as_sound_keys() {
-        let lists: [&[&str]; 5] = [&super::CURRENCY, &super::ORDER, &super::PIN, &super::PHONE, &super::BECAUSE];
+        let lists: [&[&str]; 6] =
+            [&super::CURRENCY, &super::ORDER, &super::PIN, &super::PHONE, &super::BECAUSE, &super::JOINERS];
         for word in lists.into_iter().flatten().chain(super::ADDRESS.as_flattened()) {
             assert_eq!(crate::dialogue::words::words(word)[0].key, *word);
         }
@@ -175,7 +191,7 @@ mod tests {
         let found = entities("cancel it because I found it cheaper elsewhere.");
         assert_eq!(found.reason.as_deref(), Some("I found it cheaper elsewhere"));
         let found = entities("naya pata hai 12 MG Road, Bengaluru 560001");
-        assert_eq!(found.address.as_deref(), Some("hai 12 MG Road, Bengaluru 560001"));
+        assert_eq!(found.address.as_deref(), Some("12 MG Road, Bengaluru 560001"));
         assert_eq!(entities("return karna hai kyunki size chhota hai").reason.as_deref(), Some("size chhota hai"));
     }
 }

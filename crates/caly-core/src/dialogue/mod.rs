@@ -71,6 +71,7 @@ pub struct Rules {
     numbers: numbers::NumberWords,
     hindi_markers: std::collections::HashSet<String>,
     upset_words: std::collections::HashSet<String>,
+    shared_words: std::collections::HashSet<String>,
 }
 
 /// Roman words that only Hindi has: one of them makes a roman sentence Hinglish.
@@ -81,6 +82,12 @@ const HINDI_MARKERS: &str = "mera meri mere mujhe muje hai hain ho kab kya kyun 
     galat sahi saman samaan badal lautana kitne kitna kaun mat jaldi yaar kuch bhi aaj sunao hua hui tha thi koi baat \
     baar maine aapka aapki aap hamara tum tera isko usko kisi karwa dena lena jane jaane rakhta alvida bas itna haan \
     kat atak kahin pata naya purana badalna chahta chahti sakta sakte sakti";
+
+/// Words Hinglish speakers use as much as English ones: alone they do not make a sentence
+/// English ("hello", "order 1001 cancel").
+const SHARED_WORDS: &str = "hello hi hey ok okay yes no please thanks thank you bye sorry order cancel refund return \
+    exchange status number address payment delivery app otp cod invoice bill gst upi pin code tracking courier parcel \
+    product size colour color price stock link rupees rs double triple";
 
 /// Anger and abuse, in the three languages.
 const UPSET_WORDS: &str = "stupid idiot useless nonsense rubbish shut bloody damn cheaters cheater fraud bakwas \
@@ -93,29 +100,39 @@ impl Rules {
             numbers: numbers::NumberWords::new(),
             hindi_markers: HINDI_MARKERS.split_whitespace().map(words::sound_key).collect(),
             upset_words: UPSET_WORDS.split_whitespace().flat_map(words::words).map(|w| w.key).collect(),
+            shared_words: SHARED_WORDS.split_whitespace().map(words::sound_key).collect(),
         }
     }
 
     pub fn understand(&self, text: &str) -> Understanding {
         let words = words::words(text);
-        let (intent, confidence) = self.lexicon.classify(&words);
+        let heard = entities::numbers(&words, &self.numbers);
+        // Number words are not evidence of an intent ("one double zero one" is no double charge).
+        let in_number = |i: usize| heard.iter().any(|h| !h.lone_word && (h.first..=h.last).contains(&i));
+        let request: Vec<words::Word> =
+            words.iter().enumerate().filter(|&(i, _)| !in_number(i)).map(|(_, w)| w.clone()).collect();
+        let (intent, confidence) = self.lexicon.classify(&request);
         Understanding {
             intent,
             confidence,
             language: self.language(&words),
-            entities: entities::entities(text, &words, &self.numbers),
+            entities: entities::entities(text, &words, heard),
             upset: words.iter().any(|w| self.upset_words.contains(&w.key)),
         }
     }
 
     /// Devanagari anywhere makes it Hindi (callers mix in English words); otherwise a Hindi
-    /// word in roman letters makes it Hinglish; otherwise letters make it English.
+    /// word in roman letters makes it Hinglish; otherwise an English word that Hinglish does not
+    /// share makes it English. Digits and shared words alone tell nothing.
     fn language(&self, words: &[words::Word]) -> Option<Language> {
         if words.iter().any(words::Word::is_devanagari) {
             Some(Language::Hi)
         } else if words.iter().any(|w| self.hindi_markers.contains(&w.key)) {
             Some(Language::Hinglish)
-        } else if words.iter().any(|w| w.key.chars().any(|c| c.is_ascii_alphabetic())) {
+        } else if words
+            .iter()
+            .any(|w| w.key.chars().any(|c| c.is_ascii_alphabetic()) && !self.shared_words.contains(&w.key))
+        {
             Some(Language::En)
         } else {
             None
@@ -152,5 +169,6 @@ mod tests {
         assert_eq!(language("mera order kahan hai"), Some(Language::Hinglish));
         assert_eq!(language("मेरा order cancel करो"), Some(Language::Hi));
         assert_eq!(language("4521"), None);
+        assert_eq!(language("hello, order 1001 cancel"), None, "words both languages use");
     }
 }

@@ -17,7 +17,11 @@ use super::{
     extract::{Json as JsonBody, PathId, Query, uuid},
     time::rfc3339,
 };
-use crate::{auth::now_micros, state::AppState};
+use crate::{
+    auth::now_micros,
+    conversation::{Party, execute},
+    state::AppState,
+};
 
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -122,8 +126,9 @@ pub async fn list(
     Ok(Json(ActionPage { items: actions.into_iter().map(action_view).collect(), next_cursor: next_cursor.flatten() }))
 }
 
-/// Approves an action awaiting approval. Of two supervisors approving at once, one succeeds
-/// and the other gets 409.
+/// Approves an action awaiting approval and runs it against the tenant's store; the answer
+/// shows how it went (`executed` or `failed`, with the store's result). Of two supervisors
+/// approving at once, one succeeds and the other gets 409.
 #[utoipa::path(post, path = "/api/v1/actions/{id}/approve", operation_id = "approve_action", tag = "actions",
     params(("id" = String, Path, description = "The action's id")), security(("bearer" = [])), responses(
     (status = 200, description = "Approved", body = ActionView),
@@ -186,7 +191,16 @@ async fn decide(
                 "amount_paise": action.amount_paise, "reason": reason,
             });
             audit.record(&state.store, tenant, access.actor(), event, Some(&id), "success", details).await?;
-            Ok(Json(action_view(action)))
+            if decision == Decision::Reject {
+                return Ok(Json(action_view(action)));
+            }
+            // Approved: it runs now, against the tenant's store, and the answer shows how it went.
+            let commerce = crate::commerce::connector(&state, tenant).await?;
+            let call_id = action.call_id.clone().unwrap_or_default();
+            let party = Party { tenant_id: tenant, call_id: &call_id, actor: access.actor(), audit: &audit };
+            execute(&state, &party, commerce.as_ref(), &action).await?;
+            let executed = state.store.action(tenant, &id).await?.ok_or(ApiError::NotFound("Action"))?;
+            Ok(Json(action_view(executed)))
         }
         Decided::Already(action) => {
             Err(ApiError::Conflict(format!("The action is {}, not awaiting approval.", action.status)))

@@ -17,6 +17,7 @@ pub mod health;
 pub mod identity;
 pub mod limits;
 pub mod openapi;
+pub mod sandbox;
 pub mod settings;
 pub mod team;
 pub mod time;
@@ -82,6 +83,8 @@ pub fn routes() -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>) {
         .routes(routes!(actions::list))
         .routes(routes!(actions::approve))
         .routes(routes!(actions::reject))
+        .routes(routes!(sandbox::start))
+        .routes(routes!(sandbox::message))
         .routes(routes!(analytics::summary))
         .routes(routes!(analytics::timeseries))
         .routes(routes!(audit_log::list))

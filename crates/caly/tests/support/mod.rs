@@ -157,6 +157,12 @@ impl TestApp {
         self.client.request(method, self.url(path)).bearer_auth(token)
     }
 
+    /// `GET path` as `token`, read as JSON.
+    pub async fn get_json(&self, path: &str, token: &str) -> serde_json::Value {
+        let response = self.request(reqwest::Method::GET, path, token).send().await.expect("request sent");
+        response.json().await.expect("a JSON answer")
+    }
+
     /// The token in the newest mail to `email` whose link contains `path` (e.g. `/reset-password`).
     pub async fn mailed_token(&self, email: &str, path: &str) -> String {
         let mail = self.store().mail_to(email).await.unwrap();

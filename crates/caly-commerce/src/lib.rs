@@ -3,6 +3,7 @@
 //! whether the store is on Shopify or is the embedded demo store.
 
 pub mod demo;
+pub mod shopify;
 
 use std::collections::BTreeMap;
 

@@ -15,10 +15,12 @@ pub mod policy;
 pub mod replies;
 pub mod settings;
 mod text;
+mod url;
 
 pub use identity::{Email, Language, Role, Timezone};
 pub use phone::PhoneNumber;
 pub use text::{DisplayName, Password};
+pub use url::HttpsUrl;
 
 /// Why a value was refused: a stable code and a sentence for people.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

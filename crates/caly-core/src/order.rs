@@ -35,6 +35,26 @@ choice! {
     }
 }
 
+/// An order number as shops write them: `1001`, `#1001`, `KG-1001`. The `#` goes; what is
+/// left is 1–32 letters, digits or `-`, so it can go inside a shop's search query as it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderNumber(String);
+
+impl OrderNumber {
+    pub fn parse(text: &str) -> Result<Self, crate::Invalid> {
+        let number = text.trim().trim_start_matches('#');
+        let valid = (1..=32).contains(&number.len()) && number.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        if !valid {
+            return Err(crate::Invalid::new("invalid_order_number", "must be 1–32 letters, digits or -, such as 1001"));
+        }
+        Ok(Self(number.to_ascii_uppercase()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Item {
     pub sku: String,
@@ -131,5 +151,19 @@ pub(crate) fn sample(number: &str, status: OrderStatus, now: i64) -> Order {
         pincode: "560001".into(),
         tracking: None,
         invoice_url: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn order_numbers_as_shops_write_them() {
+        assert_eq!(OrderNumber::parse(" #1001 ").unwrap().as_str(), "1001");
+        assert_eq!(OrderNumber::parse("kg-1001").unwrap().as_str(), "KG-1001");
+        for bad in ["", "#", "1001 OR name:*", "10\"01", &"9".repeat(33)] {
+            assert_eq!(OrderNumber::parse(bad).unwrap_err().code, "invalid_order_number", "{bad}");
+        }
     }
 }

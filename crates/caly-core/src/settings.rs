@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Invalid, Language, PhoneNumber, choice, replies::Replies};
+use crate::{HttpsUrl, Invalid, Language, PhoneNumber, choice, replies::Replies};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -19,6 +19,8 @@ pub struct Settings {
     /// Numbers callers dial to reach this store, E.164.
     pub phone_numbers: Vec<String>,
     pub recording: Recording,
+    /// Where the agent finds orders and acts on them.
+    pub store: StoreConnection,
     /// The agent's replies in the tenant's own words: reply name → language → text, replacing
     /// the shipped ones it names.
     pub replies: BTreeMap<String, BTreeMap<String, String>>,
@@ -75,6 +77,32 @@ pub struct Policies {
     pub escalate_after_failed_turns: u32,
 }
 
+choice! {
+    /// The shop behind the agent.
+    pub enum StoreProvider, invalid = "invalid_provider" {
+        /// The embedded demo store.
+        Demo = "demo",
+        Shopify = "shopify",
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConnection {
+    pub provider: StoreProvider,
+    /// The shop's domain, e.g. `kurta-ghar.myshopify.com` (Shopify; its access token is the
+    /// `shopify_access_token` credential).
+    pub shopify_shop: String,
+    /// The Admin API version, `YYYY-MM`.
+    pub shopify_api_version: String,
+}
+
+impl Default for StoreConnection {
+    fn default() -> Self {
+        Self { provider: StoreProvider::Demo, shopify_shop: String::new(), shopify_api_version: "2025-10".into() }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Recording {
@@ -92,6 +120,7 @@ impl Default for Settings {
             policies: Policies::default(),
             phone_numbers: Vec::new(),
             recording: Recording { enabled: true, retention_days: 90 },
+            store: StoreConnection::default(),
             replies: BTreeMap::new(),
         }
     }
@@ -225,6 +254,25 @@ impl Settings {
                 Err(invalid) => errors.push((format!("phone_numbers/{i}"), invalid)),
             }
         }
+        let store = &self.store;
+        if store.provider == StoreProvider::Shopify || !store.shopify_shop.is_empty() {
+            let shop = HttpsUrl::parse(&format!("https://{}", store.shopify_shop));
+            if store.shopify_shop.contains(['/', ':', '@']) || shop.is_err() {
+                let invalid =
+                    Invalid::new("invalid_shop", "must be the shop's domain, such as kurta-ghar.myshopify.com");
+                errors.push(("store/shopify_shop".into(), invalid));
+            }
+        }
+        let version = store.shopify_api_version.as_bytes();
+        let dated = version.len() == 7
+            && version[4] == b'-'
+            && version.iter().enumerate().all(|(i, b)| i == 4 || b.is_ascii_digit());
+        if !dated {
+            errors.push((
+                "store/shopify_api_version".into(),
+                Invalid::new("invalid_version", "must be YYYY-MM, such as 2025-10"),
+            ));
+        }
         for (key, by_language) in &self.replies {
             for (code, reply) in by_language {
                 text(&mut errors, format!("replies/{key}/{code}"), reply, 500);
@@ -266,6 +314,9 @@ mod tests {
         settings.policies.refund_auto_approve_limit_inr = "-5".into();
         settings.recording.retention_days = 0;
         settings.phone_numbers = vec!["098765 43210".into(), "+919876543210".into(), "12".into()];
+        settings.store.provider = StoreProvider::Shopify;
+        settings.store.shopify_shop = "http://evil.example/x".into();
+        settings.store.shopify_api_version = "latest".into();
         let fields: Vec<String> = settings.validate().into_iter().map(|(field, _)| field).collect();
         assert_eq!(
             fields,
@@ -280,6 +331,8 @@ mod tests {
                 "recording/retention_days",
                 "policies/refund_auto_approve_limit_inr",
                 "phone_numbers/2",
+                "store/shopify_shop",
+                "store/shopify_api_version",
                 "phone_numbers",
             ]
         );

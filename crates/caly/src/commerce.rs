@@ -3,21 +3,57 @@
 
 use std::sync::Arc;
 
-use caly_commerce::{CommerceError, Receipt, Store as Commerce, demo};
+use caly_commerce::{
+    CommerceError, Receipt, Store as Commerce, demo,
+    shopify::{Shop, Shopify},
+};
 use caly_core::{
     action::ActionKind,
     order::{Order, Product},
+    settings::{Settings, StoreConnection, StoreProvider},
 };
 
-use crate::{auth::now_micros, state::AppState};
+use crate::{auth::now_micros, conversation::ConversationError, state::AppState};
 
-/// The tenant's store.
-pub async fn connector(state: &AppState, tenant_id: &str) -> Result<Arc<dyn Commerce>, caly_store::StoreError> {
+/// The tenant's store: its Shopify shop when connected, else the demo store.
+pub async fn connector(state: &AppState, tenant_id: &str) -> Result<Arc<dyn Commerce>, ConversationError> {
+    let settings = settings_of(state, tenant_id).await?;
+    if settings.store.provider == StoreProvider::Shopify {
+        return shopify(state, tenant_id, &settings.store).await;
+    }
     let now = now_micros();
     if state.store.seed_demo_store(tenant_id, &demo::products(), &demo::orders(now), now).await? {
         tracing::info!(tenant_id, "seeded the demo store");
     }
     Ok(Arc::new(DemoStore { store: state.store.clone(), tenant_id: tenant_id.to_owned() }))
+}
+
+/// The tenant's settings as they stand (the defaults until the first save).
+pub async fn settings_of(state: &AppState, tenant_id: &str) -> Result<Settings, ConversationError> {
+    match state.store.settings(tenant_id).await? {
+        Some(stored) => serde_json::from_str(&stored.document)
+            .map_err(|e| caly_store::StoreError::Corrupt(format!("tenant settings: {e}")).into()),
+        None => Ok(Settings::default()),
+    }
+}
+
+async fn shopify(
+    state: &AppState,
+    tenant_id: &str,
+    connection: &StoreConnection,
+) -> Result<Arc<dyn Commerce>, ConversationError> {
+    const TOKEN: &str = "shopify_access_token";
+    let sealed = state.store.sealed_secret(tenant_id, TOKEN).await?;
+    let token = sealed.and_then(|sealed| state.secrets.open(tenant_id, TOKEN, &sealed));
+    let Some(access_token) = token else {
+        return Err(CommerceError::Unavailable("the Shopify access token is not set".into()).into());
+    };
+    let base_url = match &state.config.commerce.shopify_endpoint {
+        Some(endpoint) => endpoint.replace("{shop}", &connection.shopify_shop),
+        None => format!("https://{}", connection.shopify_shop),
+    };
+    let shop = Shop { base_url, api_version: connection.shopify_api_version.clone(), access_token };
+    Ok(Arc::new(Shopify::new(shop, state.http.clone())))
 }
 
 struct DemoStore {

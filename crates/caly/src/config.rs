@@ -18,7 +18,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize, Serializer};
 
 const ENV_PREFIX: &str = "CALY_";
-const SECTIONS: [&str; 9] = ["database", "redis", "log", "http", "auth", "detector", "anomaly", "policies", "mail"];
+const SECTIONS: [&str; 10] =
+    ["database", "redis", "log", "http", "auth", "detector", "anomaly", "policies", "mail", "commerce"];
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -49,6 +50,26 @@ pub struct Config {
     pub anomaly: AnomalySettings,
     pub policies: PoliciesConfig,
     pub mail: MailConfig,
+    pub commerce: CommerceConfig,
+}
+
+/// Requests to tenants' shops (Shopify).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CommerceConfig {
+    /// Sends every tenant's Shopify requests to this base URL instead of `https://<shop>`: an
+    /// egress proxy, or a local stand-in for testing; `{shop}` in it becomes the tenant's shop
+    /// domain. Operators only; tenants name their shop.
+    pub shopify_endpoint: Option<String>,
+    /// How long one request to a shop may take.
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+}
+
+impl Default for CommerceConfig {
+    fn default() -> Self {
+        Self { shopify_endpoint: None, timeout: Duration::from_secs(10) }
+    }
 }
 
 /// Mail to users: verification, password reset, invitations. It goes through the outbox
@@ -293,6 +314,7 @@ impl Default for Config {
             anomaly: AnomalySettings::default(),
             policies: PoliciesConfig::default(),
             mail: MailConfig::default(),
+            commerce: CommerceConfig::default(),
         }
     }
 }
@@ -384,6 +406,11 @@ impl Config {
         }
         if let Err(e) = self.log.level.parse::<tracing_subscriber::filter::Targets>() {
             return Err(("log.level", format!("a tracing filter such as `info` or `caly=debug` ({e})")));
+        }
+        if let Some(endpoint) = &self.commerce.shopify_endpoint
+            && !(endpoint.starts_with("https://") || endpoint.starts_with("http://"))
+        {
+            return Err(("commerce.shopify_endpoint", "an http:// or https:// base URL".into()));
         }
         if self.http.body_limit_bytes == 0 {
             return Err(("http.body_limit_bytes", "at least 1".into()));

@@ -60,6 +60,7 @@ impl RunningServer {
             _ => None,
         };
         let metrics = Metrics::new(store.clone());
+        let http = outbound_client(&config.commerce)?;
         let state = AppState::new(Shared {
             tokens: TokenKeys::new(&secret, config.auth.access_token_ttl),
             passwords: PasswordHasher::new(config.auth.hash_concurrency),
@@ -78,6 +79,7 @@ impl RunningServer {
             started_at: Instant::now(),
             openapi: Arc::new(http::openapi()),
             dialogue: crate::conversation::Dialogue::default(),
+            http,
         });
         let task = tokio::spawn(run(listener, tls, state.clone(), extra_routes));
         Ok(Self { addr, state, task })
@@ -139,6 +141,19 @@ async fn run(
     mail_sender.abort();
     store.close().await;
     result
+}
+
+/// The HTTP client for tenants' shops. Its TLS uses the same crypto provider (ring) as the
+/// server's, installed as the process default the first time.
+fn outbound_client(config: &crate::config::CommerceConfig) -> anyhow::Result<reqwest::Client> {
+    // Err means a provider is installed already: the first start in this process did it.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::Client::builder()
+        .timeout(config.timeout)
+        .user_agent(concat!("caly/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .context("building the HTTP client for shops")?;
+    Ok(client)
 }
 
 fn pool_settings(config: &Config) -> PoolSettings {

@@ -45,6 +45,8 @@ pub struct Shared {
     pub rate_limits: Option<Arc<RateLimits>>,
     /// `None` when anomaly detection is off.
     pub anomalies: Option<Arc<caly_guard::anomaly::AnomalyDetector>>,
+    /// Outbound HTTP to tenants' shops, with the configured timeout.
+    pub http: reqwest::Client,
     /// The rules engine and the agent's shipped replies.
     pub dialogue: crate::conversation::Dialogue,
     /// `None` when every detector class is off.

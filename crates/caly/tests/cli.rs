@@ -107,7 +107,7 @@ fn first_run_prints_demo_credentials_once_and_they_work() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let status = runtime.block_on(async {
         let body = serde_json::json!({"email": "owner@demo.caly.test", "password": password});
-        reqwest::Client::new()
+        support::http_client()
             .post(format!("http://{address}/api/v1/auth/login"))
             .json(&body)
             .send()
@@ -124,7 +124,7 @@ fn first_run_prints_demo_credentials_once_and_they_work() {
     };
     assert!(demo_flagged());
     let changed = runtime.block_on(async {
-        let client = reqwest::Client::new();
+        let client = support::http_client();
         let login = serde_json::json!({"email": "owner@demo.caly.test", "password": password});
         let tokens: serde_json::Value = client
             .post(format!("http://{address}/api/v1/auth/login"))

@@ -97,7 +97,7 @@ pub async fn start(
     let language = body.language.as_deref().and_then(|l| errors.check("language", l.parse::<Language>()));
     errors.finish()?;
     let tenant = state.store.tenant(tenant_id).await?.ok_or(ApiError::NotFound("Tenant"))?;
-    let settings = super::settings::settings_of(&state, tenant_id).await?;
+    let settings = crate::commerce::settings_of(&state, tenant_id).await?;
     let language = language.or_else(|| tenant.language.parse().ok()).unwrap_or(Language::Hinglish);
     let now = now_micros();
     let new = NewCall {

@@ -91,11 +91,6 @@ async fn current(state: &AppState, tenant: &str) -> Result<(i64, Option<i64>, Se
     }
 }
 
-/// The tenant's settings as they stand (the defaults until the first save).
-pub async fn settings_of(state: &AppState, tenant: &str) -> Result<Settings, ApiError> {
-    Ok(current(state, tenant).await?.2)
-}
-
 async fn view(state: &AppState, tenant: &str) -> Result<SettingsView, ApiError> {
     let (version, updated_at, settings) = current(state, tenant).await?;
     let credentials = state

@@ -4,6 +4,8 @@
 #![allow(dead_code)] // each test binary uses a different part of this module
 
 pub mod postgres;
+pub mod scripts;
+pub mod shopify;
 
 use std::{net::SocketAddr, time::Duration};
 
@@ -12,6 +14,13 @@ use caly::{config::Config, server::RunningServer, state::AppState};
 use secrecy::SecretString;
 
 pub const HEALTH_TOKEN: &str = "test-health-token-0123456789";
+
+/// An HTTP client for tests that run no server in-process: reqwest's TLS takes the process's
+/// crypto provider, which the server installs when it starts (ring), so it is installed here.
+pub fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Engine {
@@ -82,6 +91,7 @@ pub struct TestApp {
 }
 
 /// A tenant's owner, signed in.
+#[derive(Clone)]
 pub struct Owner {
     pub token: String,
     pub tenant_id: String,

@@ -17,6 +17,8 @@ choice! {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Permission {
     ReadCalls,
+    /// Listen to (download) call recordings.
+    ListenRecordings,
     AnnotateCalls,
     ExportCalls,
     ReadActions,
@@ -37,7 +39,11 @@ impl Permission {
     pub fn role(self) -> Role {
         match self {
             Self::ReadCalls | Self::ReadActions | Self::ReadAnalytics => Role::Viewer,
-            Self::AnnotateCalls | Self::ExportCalls | Self::DecideActions | Self::UseSandbox => Role::Supervisor,
+            Self::AnnotateCalls
+            | Self::ExportCalls
+            | Self::DecideActions
+            | Self::UseSandbox
+            | Self::ListenRecordings => Role::Supervisor,
             Self::ManageTeam | Self::ReadAudit | Self::ManageApiKeys | Self::ManageSettings => Role::Admin,
             Self::ManageOwners => Role::Owner,
         }
@@ -46,7 +52,7 @@ impl Permission {
     /// The API-key scope that grants it, if keys may have it at all.
     pub fn scope(self) -> Option<Scope> {
         match self {
-            Self::ReadCalls | Self::ExportCalls => Some(Scope::CallsRead),
+            Self::ReadCalls | Self::ExportCalls | Self::ListenRecordings => Some(Scope::CallsRead),
             Self::AnnotateCalls => Some(Scope::CallsWrite),
             Self::ReadActions => Some(Scope::ActionsRead),
             Self::DecideActions => Some(Scope::ActionsWrite),

@@ -368,6 +368,19 @@ impl Store {
         row.map(call).transpose()
     }
 
+    /// Names the object that holds the call's recording.
+    pub async fn set_recording(&self, tenant_id: &str, call_id: &str, key: &str, now: i64) -> Result<bool, StoreError> {
+        let mut conn = self.acquire().await?;
+        let done = sqlx::query("UPDATE calls SET recording_key = $1, updated_at = $2 WHERE tenant_id = $3 AND id = $4")
+            .bind(key)
+            .bind(now)
+            .bind(tenant_id)
+            .bind(call_id)
+            .execute(&mut *conn)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// One page of a tenant's calls, `limit` long, continuing after `after`.
     pub async fn calls_page(
         &self,

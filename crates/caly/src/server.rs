@@ -61,6 +61,11 @@ impl RunningServer {
         };
         let metrics = Metrics::new(store.clone());
         let http = outbound_client(&config.commerce)?;
+        let recordings_dir = config.data_dir.join("recordings");
+        std::fs::create_dir_all(&recordings_dir)
+            .with_context(|| format!("creating the recordings directory {}", recordings_dir.display()))?;
+        let recordings = object_store::local::LocalFileSystem::new_with_prefix(&recordings_dir)
+            .context("opening the recordings directory")?;
         let state = AppState::new(Shared {
             tokens: TokenKeys::new(&secret, config.auth.access_token_ttl),
             passwords: PasswordHasher::new(config.auth.hash_concurrency),
@@ -80,6 +85,7 @@ impl RunningServer {
             openapi: Arc::new(http::openapi()),
             dialogue: crate::conversation::Dialogue::default(),
             http,
+            recordings: Arc::new(recordings),
         });
         let task = tokio::spawn(run(listener, tls, state.clone(), extra_routes));
         Ok(Self { addr, state, task })

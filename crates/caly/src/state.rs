@@ -45,6 +45,8 @@ pub struct Shared {
     pub rate_limits: Option<Arc<RateLimits>>,
     /// `None` when anomaly detection is off.
     pub anomalies: Option<Arc<caly_guard::anomaly::AnomalyDetector>>,
+    /// Where call recordings are kept (`<data_dir>/recordings` by default).
+    pub recordings: Arc<dyn object_store::ObjectStore>,
     /// Outbound HTTP to tenants' shops, with the configured timeout.
     pub http: reqwest::Client,
     /// The rules engine and the agent's shipped replies.

@@ -50,6 +50,7 @@ on_both_engines! {
             (Method::POST, "/api/v1/actions/{id}/reject", format!("/api/v1/actions/{action}/reject"), Some(json!({"reason": "B"}))),
             (Method::PATCH, "/api/v1/team/{id}", format!("/api/v1/team/{member}"), Some(json!({"active": false}))),
             (Method::DELETE, "/api/v1/api-keys/{id}", format!("/api/v1/api-keys/{key_id}"), None),
+            (Method::GET, "/api/v1/calls/{id}/recording", format!("/api/v1/calls/{call}/recording"), None),
             (Method::POST, "/api/v1/sandbox/conversations/{id}/messages", format!("/api/v1/sandbox/conversations/{conversation}/messages"),
                 Some(json!({"text": "order 1001 cancel kar do"}))),
         ];

@@ -80,6 +80,7 @@ async fn each_route_refuses_exactly_the_roles_below_its_own() {
             "supervisor",
         ),
         (Method::GET, "/api/v1/calls/export.csv", "/api/v1/calls/export.csv".into(), None, "supervisor"),
+        (Method::GET, "/api/v1/calls/{id}/recording", format!("/api/v1/calls/{call}/recording"), None, "supervisor"),
         (Method::GET, "/api/v1/actions", "/api/v1/actions".into(), None, "viewer"),
         (Method::GET, "/api/v1/analytics/summary", "/api/v1/analytics/summary".into(), None, "viewer"),
         (

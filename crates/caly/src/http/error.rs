@@ -33,6 +33,9 @@ pub enum ApiError {
     NotFound(&'static str),
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The byte range asked for lies beyond the resource (416).
+    #[error("range not satisfiable (size {size})")]
+    RangeNotSatisfiable { size: u64 },
     #[error("payload too large (limit {limit} bytes)")]
     PayloadTooLarge { limit: usize },
     #[error("rate limited")]
@@ -115,6 +118,13 @@ impl ApiError {
             )
             .with_header(header::RETRY_AFTER, HeaderValue::from(1)),
             Self::Upstream(detail) => Problem::new(S::BAD_GATEWAY, "upstream_failed", "Bad Gateway", *detail),
+            Self::RangeNotSatisfiable { size } => Problem::new(
+                S::RANGE_NOT_SATISFIABLE,
+                "range_not_satisfiable",
+                "Range Not Satisfiable",
+                "The range lies beyond the end of the resource.",
+            )
+            .with_header(header::CONTENT_RANGE, HeaderValue::try_from(format!("bytes */{size}")).expect("digits")),
             Self::Internal(_) => Problem::new(
                 S::INTERNAL_SERVER_ERROR,
                 "internal",

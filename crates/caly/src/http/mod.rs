@@ -17,6 +17,7 @@ pub mod health;
 pub mod identity;
 pub mod limits;
 pub mod openapi;
+pub mod recordings;
 pub mod sandbox;
 pub mod settings;
 pub mod team;
@@ -80,6 +81,7 @@ pub fn routes() -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>) {
         .routes(routes!(calls::list))
         .routes(routes!(calls::export))
         .routes(routes!(calls::get, calls::update))
+        .routes(routes!(recordings::download))
         .routes(routes!(actions::list))
         .routes(routes!(actions::approve))
         .routes(routes!(actions::reject))

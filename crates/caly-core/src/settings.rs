@@ -21,6 +21,8 @@ pub struct Settings {
     pub recording: Recording,
     /// Where the agent finds orders and acts on them.
     pub store: StoreConnection,
+    /// How the agent understands callers.
+    pub dialogue: DialogueSettings,
     /// The agent's replies in the tenant's own words: reply name → language → text, replacing
     /// the shipped ones it names.
     pub replies: BTreeMap<String, BTreeMap<String, String>>,
@@ -78,6 +80,28 @@ pub struct Policies {
 }
 
 choice! {
+    /// What understands the caller's words.
+    pub enum EngineChoice, invalid = "invalid_engine" {
+        /// The built-in rules engine: no network, no API key.
+        Rules = "rules",
+        /// The server's configured LLM (`[llm]`), falling back to the rules when it fails.
+        Llm = "llm",
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DialogueSettings {
+    pub engine: EngineChoice,
+}
+
+impl Default for DialogueSettings {
+    fn default() -> Self {
+        Self { engine: EngineChoice::Rules }
+    }
+}
+
+choice! {
     /// The shop behind the agent.
     pub enum StoreProvider, invalid = "invalid_provider" {
         /// The embedded demo store.
@@ -121,6 +145,7 @@ impl Default for Settings {
             phone_numbers: Vec::new(),
             recording: Recording { enabled: true, retention_days: 90 },
             store: StoreConnection::default(),
+            dialogue: DialogueSettings::default(),
             replies: BTreeMap::new(),
         }
     }

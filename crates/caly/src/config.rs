@@ -18,8 +18,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize, Serializer};
 
 const ENV_PREFIX: &str = "CALY_";
-const SECTIONS: [&str; 10] =
-    ["database", "redis", "log", "http", "auth", "detector", "anomaly", "policies", "mail", "commerce"];
+const SECTIONS: [&str; 11] =
+    ["database", "redis", "log", "http", "auth", "detector", "anomaly", "policies", "mail", "commerce", "llm"];
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -51,6 +51,29 @@ pub struct Config {
     pub policies: PoliciesConfig,
     pub mail: MailConfig,
     pub commerce: CommerceConfig,
+    pub llm: LlmConfig,
+}
+
+/// The LLM that tenants choosing `dialogue.engine = "llm"` are understood by: any
+/// OpenAI-compatible chat completions API (OpenAI, Groq, OpenRouter, Ollama, vLLM).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LlmConfig {
+    /// E.g. `https://api.openai.com/v1` or `http://127.0.0.1:11434/v1`. Unset: no LLM; every
+    /// tenant is understood by the rules engine.
+    pub base_url: Option<String>,
+    pub model: String,
+    #[serde(serialize_with = "redacted")]
+    pub api_key: Option<SecretString>,
+    /// How long one understanding may take before the rules engine answers instead.
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+}
+
+impl Default for LlmConfig {
+    fn default() -> Self {
+        Self { base_url: None, model: "gpt-4o-mini".into(), api_key: None, timeout: Duration::from_secs(3) }
+    }
 }
 
 /// Requests to tenants' shops (Shopify).
@@ -315,6 +338,7 @@ impl Default for Config {
             policies: PoliciesConfig::default(),
             mail: MailConfig::default(),
             commerce: CommerceConfig::default(),
+            llm: LlmConfig::default(),
         }
     }
 }
@@ -411,6 +435,11 @@ impl Config {
             && !(endpoint.starts_with("https://") || endpoint.starts_with("http://"))
         {
             return Err(("commerce.shopify_endpoint", "an http:// or https:// base URL".into()));
+        }
+        if let Some(base) = &self.llm.base_url
+            && !(base.starts_with("https://") || base.starts_with("http://"))
+        {
+            return Err(("llm.base_url", "an http:// or https:// base URL such as https://api.openai.com/v1".into()));
         }
         if self.http.body_limit_bytes == 0 {
             return Err(("http.body_limit_bytes", "at least 1".into()));

@@ -3,7 +3,7 @@
 //! row first (its idempotency key makes a repeated "yes" find the first one), then runs — or
 //! waits for a supervisor, whose approval runs it through `execute`.
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, sync::Arc};
 
 use caly_commerce::{CommerceError, Store as Commerce};
 use caly_core::{
@@ -11,24 +11,52 @@ use caly_core::{
     agent::{Acted, ActionRequest, Agent, Effect, Event},
     dialogue::Rules,
     replies::Replies,
+    settings::EngineChoice,
+};
+use caly_engines::{
+    dialogue::{DialogueEngine, LlmEngine, RulesEngine},
+    openai::ChatClient,
 };
 use caly_store::{Action, NewAction, StoreError};
+use secrecy::ExposeSecret;
 
 use crate::{
     auth::now_micros,
+    config::LlmConfig,
     http::audit::{Actor, AuditContext},
     state::AppState,
 };
 
-/// The dialogue engine and the shipped replies, built once at start-up.
+/// The dialogue engines and the shipped replies, built once at start-up.
 pub struct Dialogue {
-    pub rules: Rules,
+    pub rules: RulesEngine,
+    /// `None` when no LLM is configured.
+    pub llm: Option<LlmEngine>,
     pub replies: Replies,
 }
 
-impl Default for Dialogue {
-    fn default() -> Self {
-        Self { rules: Rules::new(), replies: Replies::shipped() }
+impl Dialogue {
+    pub fn new(config: &LlmConfig, http: reqwest::Client) -> Self {
+        let rules = Arc::new(Rules::new());
+        let llm = config.base_url.clone().map(|base_url| LlmEngine {
+            client: ChatClient {
+                base_url,
+                api_key: config.api_key.as_ref().map(|k| k.expose_secret().to_owned()),
+                model: config.model.clone(),
+                timeout: config.timeout,
+                http,
+            },
+            rules: rules.clone(),
+        });
+        Self { rules: RulesEngine(rules), llm, replies: Replies::shipped() }
+    }
+
+    /// The engine a tenant chose; the rules when it chose an LLM the server does not have.
+    pub fn engine(&self, choice: EngineChoice) -> &dyn DialogueEngine {
+        match (&self.llm, choice) {
+            (Some(llm), EngineChoice::Llm) => llm,
+            _ => &self.rules,
+        }
     }
 }
 

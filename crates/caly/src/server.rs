@@ -61,6 +61,7 @@ impl RunningServer {
         };
         let metrics = Metrics::new(store.clone());
         let http = outbound_client(&config.commerce)?;
+        let dialogue = crate::conversation::Dialogue::new(&config.llm, http.clone());
         let recordings_dir = config.data_dir.join("recordings");
         std::fs::create_dir_all(&recordings_dir)
             .with_context(|| format!("creating the recordings directory {}", recordings_dir.display()))?;
@@ -83,7 +84,7 @@ impl RunningServer {
             lifecycle: Lifecycle::default(),
             started_at: Instant::now(),
             openapi: Arc::new(http::openapi()),
-            dialogue: crate::conversation::Dialogue::default(),
+            dialogue,
             http,
             recordings: Arc::new(recordings),
         });

@@ -119,6 +119,9 @@ pub struct Agent {
     /// What happened, in a few words each, for the summary handed to a person.
     notes: Vec<String>,
     ended: bool,
+    /// The agent's last words: what the caller's next words may be answering.
+    #[serde(default)]
+    last_said: Option<String>,
 }
 
 impl Agent {
@@ -133,6 +136,7 @@ impl Agent {
             failed_turns: 0,
             notes: Vec::new(),
             ended: false,
+            last_said: None,
         }
     }
 
@@ -142,6 +146,10 @@ impl Agent {
 
     pub fn ended(&self) -> bool {
         self.ended
+    }
+
+    pub fn last_said(&self) -> Option<&str> {
+        self.last_said.as_deref()
     }
 
     pub fn task(&self) -> Option<&Task> {
@@ -190,6 +198,7 @@ impl Turn<'_> {
     }
 
     fn say_text(&mut self, text: String) {
+        self.agent.last_said = Some(text.clone());
         self.effects.push(Effect::Say { text });
     }
 

@@ -63,6 +63,8 @@ pub struct Reply {
     effects: Vec<Effect>,
     /// The agent hung up or handed the call to a person; no more messages are taken.
     ended: bool,
+    /// What understood the message: `rules`, `llm`, or `rules_fallback` when the LLM failed.
+    engine: Option<&'static str>,
 }
 
 impl From<ConversationError> for ApiError {
@@ -152,13 +154,15 @@ pub async fn message(
         return Err(ApiError::Conflict("The conversation has ended.".into()));
     }
     let now = now_micros();
-    let (said, understanding, event) = match input {
+    let (said, understanding, engine, event) = match input {
         Input::Text(text) => {
-            let understanding = state.dialogue.rules.understand(&text);
+            let choice = crate::commerce::settings_of(&state, tenant_id).await?.dialogue.engine;
+            let understood = state.dialogue.engine(choice).understand(&text, agent.last_said()).await;
+            let understanding = understood.understanding;
             let event = Event::Heard { text: text.clone(), understanding: understanding.clone() };
-            (text, Some(understanding), event)
+            (text, Some(understanding), Some(understood.engine), event)
         }
-        Input::Digits(digits) => (format!("[keypad] {digits}"), None, Event::Keypad(digits)),
+        Input::Digits(digits) => (format!("[keypad] {digits}"), None, None, Event::Keypad(digits)),
     };
     let caller_turn = Turn {
         language: understanding.as_ref().and_then(|u| u.language).map(|l| l.as_str().to_owned()),
@@ -169,7 +173,8 @@ pub async fn message(
     let commerce = connector(&state, tenant_id).await?;
     let party = Party { tenant_id, call_id: &id, actor: access.actor(), audit: &audit };
     let effects = drive(&state, &party, &mut agent, commerce.as_ref(), event).await?;
-    let reply = record(&state, &party, &agent, understanding, effects, now).await?;
+    let mut reply = record(&state, &party, &agent, understanding, effects, now).await?;
+    reply.engine = engine;
     if !state.store.save_conversation(tenant_id, &id, version, &saved(&agent), now_micros()).await? {
         return Err(ApiError::Conflict(
             "Another message to this conversation was answered first; send it again.".into(),
@@ -280,5 +285,6 @@ async fn record(
         understanding,
         effects,
         ended: agent.ended(),
+        engine: None,
     })
 }

@@ -90,7 +90,10 @@ impl Delivery {
 /// Delivers due mail until shutdown begins.
 pub async fn run_sender(store: Store, delivery: Delivery, lifecycle: Lifecycle) {
     loop {
-        if let Err(error) = deliver_due(&store, &delivery).await {
+        // Until the migrations are applied there may be no outbox to read.
+        if lifecycle.phase() != crate::lifecycle::Phase::Starting
+            && let Err(error) = deliver_due(&store, &delivery).await
+        {
             tracing::warn!(%error, "reading the outbox failed; will retry");
         }
         tokio::select! {

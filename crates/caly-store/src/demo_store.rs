@@ -27,13 +27,19 @@ impl Store {
         orders: &[Order],
         now: i64,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.begin().await?;
-        // Writing the tenant row first serialises two first uses racing to seed.
-        sqlx::query("UPDATE tenants SET updated_at = $1 WHERE id = $2")
-            .bind(now)
+        // Every conversation asks; only the first one finds nothing and takes the lock.
+        let mut conn = self.acquire().await?;
+        let seeded: Option<i64> = sqlx::query_scalar("SELECT 1 FROM demo_products WHERE tenant_id = $1 LIMIT 1")
             .bind(tenant_id)
-            .execute(&mut *tx)
+            .fetch_optional(&mut *conn)
             .await?;
+        drop(conn);
+        if seeded.is_some() {
+            return Ok(false);
+        }
+        let mut tx = self.begin().await?;
+        // Two first uses racing to seed: the second waits here, then finds the store seeded.
+        crate::lock_tenant(&mut tx, tenant_id, now).await?;
         let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM demo_products WHERE tenant_id = $1")
             .bind(tenant_id)
             .fetch_one(&mut *tx)

@@ -17,9 +17,17 @@ use crate::{auth::now_micros, conversation::ConversationError, state::AppState};
 
 /// The tenant's store: its Shopify shop when connected, else the demo store.
 pub async fn connector(state: &AppState, tenant_id: &str) -> Result<Arc<dyn Commerce>, ConversationError> {
-    let settings = settings_of(state, tenant_id).await?;
-    if settings.store.provider == StoreProvider::Shopify {
-        return shopify(state, tenant_id, &settings.store).await;
+    connector_for(state, tenant_id, &settings_of(state, tenant_id).await?.store).await
+}
+
+/// The store `connection` names, for a caller that has read the tenant's settings already.
+pub async fn connector_for(
+    state: &AppState,
+    tenant_id: &str,
+    connection: &StoreConnection,
+) -> Result<Arc<dyn Commerce>, ConversationError> {
+    if connection.provider == StoreProvider::Shopify {
+        return shopify(state, tenant_id, connection).await;
     }
     let now = now_micros();
     if state.store.seed_demo_store(tenant_id, &demo::products(), &demo::orders(now), now).await? {

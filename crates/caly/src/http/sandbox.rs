@@ -23,7 +23,7 @@ use super::{
 };
 use crate::{
     auth::now_micros,
-    commerce::connector,
+    commerce::{connector_for, settings_of},
     conversation::{ConversationError, Party, drive},
     state::AppState,
 };
@@ -99,7 +99,8 @@ pub async fn start(
     let language = body.language.as_deref().and_then(|l| errors.check("language", l.parse::<Language>()));
     errors.finish()?;
     let tenant = state.store.tenant(tenant_id).await?.ok_or(ApiError::NotFound("Tenant"))?;
-    let settings = crate::commerce::settings_of(&state, tenant_id).await?;
+    let settings = settings_of(&state, tenant_id).await?;
+    let connection = settings.store.clone();
     let language = language.or_else(|| tenant.language.parse().ok()).unwrap_or(Language::Hinglish);
     let now = now_micros();
     let new = NewCall {
@@ -121,7 +122,7 @@ pub async fn start(
         settings,
     };
     let mut agent = Agent::new(setup);
-    let commerce = connector(&state, tenant_id).await?;
+    let commerce = connector_for(&state, tenant_id, &connection).await?;
     let party = Party { tenant_id, call_id: &call.id, actor: access.actor(), audit: &audit };
     let effects = drive(&state, &party, &mut agent, commerce.as_ref(), Event::Started).await?;
     let reply = record(&state, &party, &agent, None, effects, now).await?;
@@ -154,10 +155,11 @@ pub async fn message(
         return Err(ApiError::Conflict("The conversation has ended.".into()));
     }
     let now = now_micros();
+    let settings = settings_of(&state, tenant_id).await?;
     let (said, understanding, engine, event) = match input {
         Input::Text(text) => {
-            let choice = crate::commerce::settings_of(&state, tenant_id).await?.dialogue.engine;
-            let understood = state.dialogue.engine(choice).understand(&text, agent.last_said()).await;
+            let engine = state.dialogue.engine(settings.dialogue.engine);
+            let understood = engine.understand(&text, agent.last_said()).await;
             let understanding = understood.understanding;
             let event = Event::Heard { text: text.clone(), understanding: understanding.clone() };
             (text, Some(understanding), Some(understood.engine), event)
@@ -170,7 +172,7 @@ pub async fn message(
         ..turn(Speaker::Caller, said, now)
     };
     state.store.append_turn(tenant_id, &id, &caller_turn, None).await?;
-    let commerce = connector(&state, tenant_id).await?;
+    let commerce = connector_for(&state, tenant_id, &settings.store).await?;
     let party = Party { tenant_id, call_id: &id, actor: access.actor(), audit: &audit };
     let effects = drive(&state, &party, &mut agent, commerce.as_ref(), event).await?;
     let mut reply = record(&state, &party, &agent, understanding, effects, now).await?;

@@ -3,4 +3,6 @@
 
 pub mod frame;
 pub mod g711;
+pub mod pacing;
 pub mod resample;
+pub mod vad;

@@ -26,6 +26,18 @@ pub struct Settings {
     /// The agent's replies in the tenant's own words: reply name → language → text, replacing
     /// the shipped ones it names.
     pub replies: BTreeMap<String, BTreeMap<String, String>>,
+    /// Calls through the carriers.
+    pub telephony: TelephonySettings,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct TelephonySettings {
+    /// Where calls are handed to a person, E.164; empty: no transfers.
+    pub escalation_number: String,
+    /// Addresses Exotel's requests may come from (`203.0.113.7` or `203.0.113.0/24`); empty:
+    /// any, with the Basic credentials still required.
+    pub exotel_allowed_ips: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -147,6 +159,7 @@ impl Default for Settings {
             store: StoreConnection::default(),
             dialogue: DialogueSettings::default(),
             replies: BTreeMap::new(),
+            telephony: TelephonySettings::default(),
         }
     }
 }
@@ -188,6 +201,33 @@ impl Default for Recording {
     fn default() -> Self {
         Self { enabled: true, retention_days: 90 }
     }
+}
+
+/// `203.0.113.7`, `203.0.113.0/24`, `2001:db8::/32`.
+fn is_network(text: &str) -> bool {
+    let (address, prefix) = text.split_once('/').unwrap_or((text, ""));
+    match address.parse::<std::net::IpAddr>() {
+        Ok(ip) if prefix.is_empty() => !ip.is_unspecified(),
+        Ok(ip) => prefix.parse::<u8>().is_ok_and(|bits| bits <= if ip.is_ipv4() { 32 } else { 128 }),
+        Err(_) => false,
+    }
+}
+
+/// Whether `ip` is in `network` (as [`is_network`] accepts it).
+pub fn network_contains(network: &str, ip: std::net::IpAddr) -> bool {
+    let (address, prefix) = network.split_once('/').unwrap_or((network, ""));
+    let Ok(base) = address.parse::<std::net::IpAddr>() else { return false };
+    let bits = |ip: std::net::IpAddr| match ip {
+        std::net::IpAddr::V4(v4) => (u128::from(u32::from(v4)) << 96, 32u32),
+        std::net::IpAddr::V6(v6) => (u128::from(v6), 128u32),
+    };
+    let ((base, width), (candidate, candidate_width)) = (bits(base), bits(ip.to_canonical()));
+    if width != candidate_width {
+        return false;
+    }
+    let prefix: u32 = if prefix.is_empty() { width } else { prefix.parse().unwrap_or(width) };
+    let mask = if prefix == 0 { 0 } else { u128::MAX << (128 - prefix) };
+    base & mask == candidate & mask
 }
 
 const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
@@ -279,6 +319,18 @@ impl Settings {
                 Err(invalid) => errors.push((format!("phone_numbers/{i}"), invalid)),
             }
         }
+        if !self.telephony.escalation_number.is_empty() {
+            match PhoneNumber::parse(&self.telephony.escalation_number) {
+                Ok(phone) => self.telephony.escalation_number = phone.as_str().to_owned(),
+                Err(invalid) => errors.push(("telephony/escalation_number".into(), invalid)),
+            }
+        }
+        for (i, network) in self.telephony.exotel_allowed_ips.iter().enumerate() {
+            if !is_network(network) {
+                let invalid = Invalid::new("invalid_network", "must be an IP address or CIDR, such as 203.0.113.0/24");
+                errors.push((format!("telephony/exotel_allowed_ips/{i}"), invalid));
+            }
+        }
         let store = &self.store;
         if store.provider == StoreProvider::Shopify || !store.shopify_shop.is_empty() {
             let shop = HttpsUrl::parse(&format!("https://{}", store.shopify_shop));
@@ -321,6 +373,26 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn networks_contain_their_addresses_only() {
+        let ip = |text: &str| text.parse().unwrap();
+        assert!(network_contains("203.0.113.0/24", ip("203.0.113.77")));
+        assert!(!network_contains("203.0.113.0/24", ip("203.0.114.1")));
+        assert!(network_contains("203.0.113.7", ip("203.0.113.7")));
+        assert!(!network_contains("203.0.113.7", ip("203.0.113.8")));
+        assert!(network_contains("203.0.113.0/24", ip("::ffff:203.0.113.9")), "IPv4-mapped IPv6");
+        assert!(network_contains("2001:db8::/32", ip("2001:db8:1::5")));
+        assert!(!network_contains("2001:db8::/32", ip("203.0.113.7")));
+        let mut settings = Settings::default();
+        settings.telephony.exotel_allowed_ips = vec!["10.0.0.0/8".into(), "10.0.0.0/33".into(), "nope".into()];
+        settings.telephony.escalation_number = "98123".into();
+        let fields: Vec<String> = settings.validate().into_iter().map(|(field, _)| field).collect();
+        assert_eq!(
+            fields,
+            ["telephony/escalation_number", "telephony/exotel_allowed_ips/1", "telephony/exotel_allowed_ips/2"]
+        );
+    }
 
     #[test]
     fn defaults_are_valid() {

@@ -4,3 +4,4 @@
 
 pub mod dialogue;
 pub mod openai;
+pub mod voice;

@@ -320,6 +320,85 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Records that the call's media stream connected; false if it had connected before, so a
+    /// media token opens one stream only.
+    pub async fn connect_media(&self, tenant_id: &str, call_id: &str, now: i64) -> Result<bool, StoreError> {
+        let mut conn = self.acquire().await?;
+        let done = sqlx::query(
+            "UPDATE calls SET media_connected_at = $1, answered_at = COALESCE(answered_at, $1), updated_at = $1 \
+             WHERE tenant_id = $2 AND id = $3 AND media_connected_at IS NULL AND status = $4",
+        )
+        .bind(now)
+        .bind(tenant_id)
+        .bind(call_id)
+        .bind(CallStatus::InProgress.as_str())
+        .execute(&mut *conn)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Closes, as `interrupted`, every phone or browser call still open: run at start-up, when
+    /// no call of this process can be live. What was said in them is already stored.
+    pub async fn close_interrupted_calls(&self, now: i64) -> Result<u64, StoreError> {
+        let mut conn = self.acquire().await?;
+        let done = sqlx::query(
+            "UPDATE calls SET status = $1, end_reason = 'server_stopped', ended_at = $2, updated_at = $2 \
+             WHERE status = $3 AND direction <> $4",
+        )
+        .bind(CallStatus::Interrupted.as_str())
+        .bind(now)
+        .bind(CallStatus::InProgress.as_str())
+        .bind(Direction::Sandbox.as_str())
+        .execute(&mut *conn)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// The call a carrier knows by `carrier_call_id`, within the tenant.
+    pub async fn call_by_carrier_id(
+        &self,
+        tenant_id: &str,
+        carrier: &str,
+        carrier_call_id: &str,
+    ) -> Result<Option<Call>, StoreError> {
+        let mut conn = self.acquire().await?;
+        let sql = format!(
+            "SELECT {CALL_COLUMNS} FROM calls WHERE tenant_id = $1 AND carrier = $2 AND carrier_call_id = $3 \
+             ORDER BY started_at DESC LIMIT 1"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(tenant_id)
+            .bind(carrier)
+            .bind(carrier_call_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+        row.map(call).transpose()
+    }
+
+    /// Marks an agent turn as cut short: the caller heard only `heard` of it, until `at`.
+    pub async fn interrupt_turn(
+        &self,
+        tenant_id: &str,
+        call_id: &str,
+        seq: i64,
+        heard: &str,
+        at: i64,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.acquire().await?;
+        sqlx::query(
+            "UPDATE call_turns SET text = $1, interrupted_at = $2, ended_at = $2 \
+             WHERE tenant_id = $3 AND call_id = $4 AND seq = $5",
+        )
+        .bind(heard)
+        .bind(at)
+        .bind(tenant_id)
+        .bind(call_id)
+        .bind(seq)
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
+
     pub async fn call(&self, tenant_id: &str, call_id: &str) -> Result<Option<Call>, StoreError> {
         let mut conn = self.acquire().await?;
         let sql = format!("SELECT {CALL_COLUMNS} FROM calls WHERE tenant_id = $1 AND id = $2");

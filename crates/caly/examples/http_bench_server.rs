@@ -39,7 +39,7 @@ async fn main() -> anyhow::Result<()> {
 
     let full = RunningServer::start(config, bench_route()).await?;
     let state = full.state.clone();
-    let (probes, api) = caly::http::routes();
+    let (probes, api, _telephony) = caly::http::routes();
     let bare = probes.merge(api).split_for_parts().0.merge(bench_route()).with_state(state);
     let bare_listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 18082))).await?;
     eprintln!("full stack on http://{}, bare router on http://127.0.0.1:18082", full.addr);

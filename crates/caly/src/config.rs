@@ -18,8 +18,20 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize, Serializer};
 
 const ENV_PREFIX: &str = "CALY_";
-const SECTIONS: [&str; 11] =
-    ["database", "redis", "log", "http", "auth", "detector", "anomaly", "policies", "mail", "commerce", "llm"];
+const SECTIONS: [&str; 12] = [
+    "database",
+    "redis",
+    "log",
+    "http",
+    "auth",
+    "detector",
+    "anomaly",
+    "policies",
+    "mail",
+    "commerce",
+    "llm",
+    "telephony",
+];
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -52,6 +64,57 @@ pub struct Config {
     pub mail: MailConfig,
     pub commerce: CommerceConfig,
     pub llm: LlmConfig,
+    pub telephony: TelephonyConfig,
+}
+
+/// Carriers: where they reach us, single-account credentials, and the carriers' REST APIs.
+/// Tenants' own carrier credentials live in their encrypted settings and take precedence.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TelephonyConfig {
+    /// Caly's address as carriers reach it (`https://voice.example.in`): webhook signatures are
+    /// checked against it and media-stream URLs built from it. Unset: the request's `Host`.
+    pub public_url: Option<String>,
+    /// How long a media-stream token minted by a webhook answer stays valid.
+    #[serde(with = "humantime_serde")]
+    pub media_token_ttl: Duration,
+    /// A pause this long ends digits typed on the keypad.
+    #[serde(with = "humantime_serde")]
+    pub dtmf_timeout: Duration,
+    pub twilio_account_sid: Option<String>,
+    #[serde(serialize_with = "redacted")]
+    pub twilio_auth_token: Option<SecretString>,
+    pub exotel_account_sid: Option<String>,
+    pub exotel_api_key: Option<String>,
+    #[serde(serialize_with = "redacted")]
+    pub exotel_api_token: Option<SecretString>,
+    pub plivo_auth_id: Option<String>,
+    #[serde(serialize_with = "redacted")]
+    pub plivo_auth_token: Option<SecretString>,
+    /// The carriers' REST APIs (transfers, hang-ups); changed only to reach a stand-in.
+    pub twilio_api_url: String,
+    pub exotel_api_url: String,
+    pub plivo_api_url: String,
+}
+
+impl Default for TelephonyConfig {
+    fn default() -> Self {
+        Self {
+            public_url: None,
+            media_token_ttl: Duration::from_secs(60),
+            dtmf_timeout: Duration::from_secs(3),
+            twilio_account_sid: None,
+            twilio_auth_token: None,
+            exotel_account_sid: None,
+            exotel_api_key: None,
+            exotel_api_token: None,
+            plivo_auth_id: None,
+            plivo_auth_token: None,
+            twilio_api_url: "https://api.twilio.com".into(),
+            exotel_api_url: "https://api.exotel.com".into(),
+            plivo_api_url: "https://api.plivo.com".into(),
+        }
+    }
 }
 
 /// The LLM that tenants choosing `dialogue.engine = "llm"` are understood by: any
@@ -130,6 +193,8 @@ pub struct PoliciesConfig {
     pub register: PolicyConfig,
     /// Other unauthenticated API requests per client IP.
     pub public: PolicyConfig,
+    /// Carrier webhooks and media streams per client IP (carriers send many calls from few IPs).
+    pub telephony: PolicyConfig,
     /// Authenticated API requests per user.
     pub api: PolicyConfig,
     /// Password-reset requests per account.
@@ -170,6 +235,7 @@ impl Default for PoliciesConfig {
             login: PolicyConfig::new(6, 900, 6, FailMode::Closed),
             register: PolicyConfig::new(5, 900, 5, FailMode::Open),
             public: PolicyConfig::new(120, 60, 120, FailMode::Open),
+            telephony: PolicyConfig::new(6_000, 60, 1_000, FailMode::Open),
             api: PolicyConfig::new(600, 60, 100, FailMode::Open),
             password_reset: PolicyConfig::new(3, 900, 3, FailMode::Closed),
             verify: PolicyConfig::new(5, 300, 5, FailMode::Closed),
@@ -339,6 +405,7 @@ impl Default for Config {
             mail: MailConfig::default(),
             commerce: CommerceConfig::default(),
             llm: LlmConfig::default(),
+            telephony: TelephonyConfig::default(),
         }
     }
 }
@@ -441,6 +508,24 @@ impl Config {
         {
             return Err(("llm.base_url", "an http:// or https:// base URL such as https://api.openai.com/v1".into()));
         }
+        let telephony = &self.telephony;
+        for (key, url) in [
+            ("telephony.public_url", telephony.public_url.as_deref()),
+            ("telephony.twilio_api_url", Some(telephony.twilio_api_url.as_str())),
+            ("telephony.exotel_api_url", Some(telephony.exotel_api_url.as_str())),
+            ("telephony.plivo_api_url", Some(telephony.plivo_api_url.as_str())),
+        ] {
+            if let Some(url) = url
+                && !((url.starts_with("https://") || url.starts_with("http://")) && !url.ends_with('/'))
+            {
+                return Err((key, "an http:// or https:// base URL without a trailing slash".into()));
+            }
+        }
+        if telephony.media_token_ttl.is_zero() || telephony.dtmf_timeout.is_zero() {
+            let key =
+                if telephony.dtmf_timeout.is_zero() { "telephony.dtmf_timeout" } else { "telephony.media_token_ttl" };
+            return Err((key, "a duration above zero".into()));
+        }
         if self.http.body_limit_bytes == 0 {
             return Err(("http.body_limit_bytes", "at least 1".into()));
         }
@@ -452,6 +537,7 @@ impl Config {
             ("policies.login", policies.login),
             ("policies.register", policies.register),
             ("policies.public", policies.public),
+            ("policies.telephony", policies.telephony),
             ("policies.api", policies.api),
             ("policies.password_reset", policies.password_reset),
             ("policies.verify", policies.verify),

@@ -1,6 +1,7 @@
 //! Caly: the server, its HTTP edge and its command line.
 
 pub mod auth;
+pub mod call;
 pub mod cli;
 pub mod commerce;
 pub mod config;

@@ -12,7 +12,7 @@ use prometheus_client::{
     metrics::{
         counter::{ConstCounter, Counter},
         family::Family,
-        gauge::ConstGauge,
+        gauge::{ConstGauge, Gauge},
         histogram::{Histogram, exponential_buckets},
         info::Info,
     },
@@ -45,8 +45,17 @@ struct PolicyLabels {
     policy: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct MediaLabels {
+    carrier: &'static str,
+    reason: &'static str,
+}
+
 #[derive(Clone)]
 pub struct Metrics {
+    calls_active: Gauge,
+    media_rejected: Family<MediaLabels, Counter>,
+    pacing_underruns: Counter,
     registry: Arc<Registry>,
     requests: Family<HttpLabels, Counter>,
     attacks: Family<AttackLabels, Counter>,
@@ -83,9 +92,26 @@ impl Metrics {
             "Rate-limit decisions made without Redis (it could not be reached)",
             rate_limit_store_failures.clone(),
         );
+        let calls_active = Gauge::default();
+        registry.register("calls_active", "Phone and browser calls in progress in this process", calls_active.clone());
+        let media_rejected = Family::<MediaLabels, Counter>::default();
+        registry.register(
+            "media_messages_rejected",
+            "Media-stream messages that could not be read, by carrier and reason",
+            media_rejected.clone(),
+        );
+        let pacing_underruns = Counter::default();
+        registry.register(
+            "pacing_underruns",
+            "20 ms slots that passed mid-utterance with no agent audio ready",
+            pacing_underruns.clone(),
+        );
         registry.register("build", "Build information", Info::new(vec![("version", env!("CARGO_PKG_VERSION"))]));
         registry.register_collector(Box::new(PoolCollector(store)));
         Self {
+            calls_active,
+            media_rejected,
+            pacing_underruns,
             registry: Arc::new(registry),
             requests,
             attacks,
@@ -127,6 +153,20 @@ impl Metrics {
         self.anomalies.get_or_create(&PatternLabels { pattern }).inc();
     }
 
+    /// Counts a call in progress until the guard is dropped.
+    pub fn call_started(&self) -> ActiveCall {
+        self.calls_active.inc();
+        ActiveCall(self.calls_active.clone())
+    }
+
+    pub fn media_rejected(&self, carrier: &'static str, reason: &'static str) {
+        self.media_rejected.get_or_create(&MediaLabels { carrier, reason }).inc();
+    }
+
+    pub fn pacing_underruns(&self, count: u64) {
+        self.pacing_underruns.inc_by(count);
+    }
+
     fn route(&self, route: &str) -> Arc<String> {
         if let Some(known) = self.routes.read().expect("never poisoned").get(route) {
             return known.clone();
@@ -144,6 +184,15 @@ impl Metrics {
         let mut out = String::new();
         prometheus_client::encoding::text::encode(&mut out, &self.registry).expect("writing to a String cannot fail");
         out
+    }
+}
+
+/// One call in `calls_active`.
+pub struct ActiveCall(Gauge);
+
+impl Drop for ActiveCall {
+    fn drop(&mut self) {
+        self.0.dec();
     }
 }
 

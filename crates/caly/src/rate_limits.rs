@@ -93,6 +93,7 @@ pub struct RateLimits {
     pub register: PolicyLimiter,
     /// Any other unauthenticated API request per client IP.
     pub public: PolicyLimiter,
+    pub telephony: PolicyLimiter,
     /// Authenticated API requests per user.
     pub api: PolicyLimiter,
     /// Password-reset requests per account.
@@ -121,6 +122,7 @@ impl RateLimits {
             login: make("login", config.login),
             register: make("register", config.register),
             public: make("public", config.public),
+            telephony: make("telephony", config.telephony),
             api: make("api", config.api),
             password_reset: make("password_reset", config.password_reset),
             verify: make("verify", config.verify),
@@ -128,7 +130,9 @@ impl RateLimits {
     }
 
     pub fn forget_idle(&self) {
-        for limiter in [&self.login, &self.register, &self.public, &self.api, &self.password_reset, &self.verify] {
+        for limiter in
+            [&self.login, &self.register, &self.public, &self.telephony, &self.api, &self.password_reset, &self.verify]
+        {
             if let Store::Memory(memory) = &limiter.store {
                 let kept = memory.forget_idle();
                 tracing::debug!(policy = limiter.policy.name, kept, "rate-limit keys swept");

@@ -69,6 +69,7 @@ impl RunningServer {
             .context("opening the recordings directory")?;
         let state = AppState::new(Shared {
             tokens: TokenKeys::new(&secret, config.auth.access_token_ttl),
+            media_key: media_key(&secret),
             passwords: PasswordHasher::new(config.auth.hash_concurrency),
             secrets: crate::secrets::SecretBox::new(&settings_key),
             rate_limits: (config.rate_limits == Switch::On).then(|| {
@@ -128,6 +129,12 @@ async fn run(
     let serve = listener::serve(listener, tls, app, &lifecycle, http.drain_delay, http.shutdown_timeout);
     let migrate = async {
         store.migrate().await.context("migrations failed")?;
+        // No call of this process is live yet: any call still open was cut off by a stop.
+        let closed =
+            store.close_interrupted_calls(crate::auth::now_micros()).await.context("closing interrupted calls")?;
+        if closed > 0 {
+            tracing::warn!(closed, "calls left open by the last stop were closed as interrupted");
+        }
         if demo {
             crate::demo::create_on_first_run(&shared).await.context("cannot create the demo tenant")?;
         }
@@ -148,6 +155,16 @@ async fn run(
     mail_sender.abort();
     store.close().await;
     result
+}
+
+/// The media-token key: its own key, derived, so that neither kind of token can stand in for
+/// the other.
+fn media_key(secret: &secrecy::SecretString) -> [u8; 32] {
+    use sha2::Digest;
+    let mut hash = sha2::Sha256::new();
+    hash.update(b"caly media tokens\0");
+    hash.update(secrecy::ExposeSecret::expose_secret(secret).as_bytes());
+    hash.finalize().into()
 }
 
 /// The HTTP client for tenants' shops. Its TLS uses the same crypto provider (ring) as the

@@ -38,6 +38,8 @@ pub struct Shared {
     pub lifecycle: Lifecycle,
     pub started_at: Instant,
     pub tokens: TokenKeys,
+    /// Signs one-time media-stream tokens (derived from the token signing secret).
+    pub media_key: [u8; 32],
     pub passwords: PasswordHasher,
     /// Seals and opens tenants' provider credentials.
     pub secrets: crate::secrets::SecretBox,

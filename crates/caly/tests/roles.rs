@@ -13,7 +13,7 @@ use support::{Engine, TestApp};
 const ROLES: [&str; 4] = ["viewer", "supervisor", "admin", "owner"];
 
 /// Routes anyone may call (they authenticate by other means, or not at all).
-const PUBLIC: [&str; 14] = [
+const PUBLIC: [&str; 21] = [
     "GET /livez",
     "GET /readyz",
     "GET /startupz",
@@ -28,6 +28,13 @@ const PUBLIC: [&str; 14] = [
     "POST /api/v1/auth/accept-invite",
     "GET /health",
     "GET /metrics",
+    "POST /telephony/twilio/voice",
+    "POST /telephony/twilio/status",
+    "GET /telephony/exotel/voice",
+    "POST /telephony/plivo/answer",
+    "POST /telephony/plivo/dial",
+    "GET /telephony/{carrier}/media",
+    "GET /calls/web",
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -126,6 +133,7 @@ async fn each_route_refuses_exactly_the_roles_below_its_own() {
             Some(json!({})),
             "supervisor",
         ),
+        (Method::POST, "/api/v1/calls/web", "/api/v1/calls/web".into(), None, "supervisor"),
         (
             Method::POST,
             "/api/v1/sandbox/conversations/{id}/messages",

@@ -119,6 +119,7 @@ fn policy_for<'a>(rate: &'a RateLimits, tokens: &TokenKeys, request: &mut Reques
     match request.extensions().get::<MatchedPath>().map(MatchedPath::as_str) {
         Some("/api/v1/auth/login") => (&rate.login, ip),
         Some("/api/v1/auth/register") => (&rate.register, ip),
+        Some(path) if path.starts_with("/telephony/") || path == "/calls/web" => (&rate.telephony, ip),
         _ => match super::access::bearer_token(request.headers()) {
             // Per key; an unknown key is refused by authentication right after.
             Some(key) if key.starts_with(super::access::API_KEY_PREFIX) => {

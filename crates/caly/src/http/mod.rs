@@ -21,6 +21,7 @@ pub mod recordings;
 pub mod sandbox;
 pub mod settings;
 pub mod team;
+pub mod telephony;
 pub mod time;
 
 use std::{any::Any, sync::Arc};
@@ -50,7 +51,7 @@ use error::ApiError;
 
 /// Every route with its OpenAPI description. Probes are kept apart from the rest so that the
 /// request limits never make a healthy process look dead.
-pub fn routes() -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>) {
+pub fn routes() -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>, OpenApiRouter<AppState>) {
     let probes = OpenApiRouter::new()
         .routes(routes!(health::livez))
         .routes(routes!(health::readyz))
@@ -85,26 +86,28 @@ pub fn routes() -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>) {
         .routes(routes!(actions::list))
         .routes(routes!(actions::approve))
         .routes(routes!(actions::reject))
+        .routes(routes!(telephony::web::start))
         .routes(routes!(sandbox::start))
         .routes(routes!(sandbox::message))
         .routes(routes!(analytics::summary))
         .routes(routes!(analytics::timeseries))
         .routes(routes!(audit_log::list))
         .routes(routes!(admin::scan));
-    (probes, api)
+    (probes, api, telephony::routes())
 }
 
 /// The OpenAPI document of [`routes`].
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    let (probes, api) = routes();
+    let (probes, api, telephony) = routes();
     let mut doc = api.into_openapi();
     doc.merge(probes.into_openapi());
+    doc.merge(telephony.into_openapi());
     doc
 }
 
 /// The application: routes (plus `extra`, e.g. test fixtures) inside the guard stack.
 pub fn app(state: AppState, extra: Router<AppState>) -> Edge<Router> {
-    let (probes, api) = routes();
+    let (probes, api, telephony) = routes();
     let http = &state.config.http;
     let limits = limits::Limits {
         rate: state.rate_limits.clone(),
@@ -119,6 +122,7 @@ pub fn app(state: AppState, extra: Router<AppState>) -> Edge<Router> {
             .time_to_live(std::time::Duration::from_secs(60))
             .build(),
     };
+    let limits_for_telephony = limits.clone();
     let api = Router::from(api)
         .merge(extra)
         .layer(from_fn_with_state(state.clone(), attack::inspect))
@@ -139,8 +143,14 @@ pub fn app(state: AppState, extra: Router<AppState>) -> Edge<Router> {
         https: HttpsPolicy { enforce: http.enforce_https, exempt_paths: vec!["/livez", "/readyz", "/startupz"] },
         on_panic: Arc::new(panic_response),
     };
+    // Carrier routes prove who sent them (signatures, Basic credentials, one-time tokens) before
+    // reading anything, so the attack detector, made for requests nobody vouches for, stays out.
+    let telephony = Router::from(telephony)
+        .layer(DefaultBodyLimit::max(http.body_limit_bytes))
+        .layer(from_fn_with_state(limits_for_telephony, limits::enforce));
     let router = Router::from(probes)
         .merge(api)
+        .merge(telephony)
         .fallback(|| async { StatusCode::NOT_FOUND })
         .layer(from_fn(request_log::expose_route))
         .layer(cors(&http.cors_origins))

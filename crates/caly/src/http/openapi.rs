@@ -19,7 +19,8 @@ use crate::state::AppState;
     tags((name = "health", description = "Probes, deep health and metrics"),
          (name = "auth", description = "Registering a store, signing in and out"),
          (name = "audit", description = "The tamper-evident audit log"),
-         (name = "meta", description = "This API's own description"))
+         (name = "meta", description = "This API's own description"),
+         (name = "telephony", description = "Carrier webhooks and media streams: called by Twilio, Exotel and Plivo, authenticated by their signatures, Basic credentials or one-time tokens"))
 )]
 struct BaseDoc;
 
@@ -34,6 +35,15 @@ impl Modify for SecuritySchemes {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some("The configured `health_token`, or an owner's or admin's access token."))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "exotel_basic",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Basic)
+                    .description(Some("The tenant's Exotel API key and token."))
                     .build(),
             ),
         );

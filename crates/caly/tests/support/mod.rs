@@ -3,6 +3,7 @@
 //! `CALY_TEST_DATABASE_URL` is set.
 #![allow(dead_code)] // each test binary uses a different part of this module
 
+pub mod carrier;
 pub mod postgres;
 pub mod scripts;
 pub mod shopify;

@@ -1,0 +1,443 @@
+//! One call, one task: carrier messages in, the voice engine in the middle, paced agent audio
+//! out. The task owns the call's state; writes go to the store in order through [`writer`], the
+//! recording to a file, then the object store.
+//!
+//! Audio path: carrier PCM (8 kHz, or 16 kHz from browsers) → 16 kHz 20 ms frames → engine;
+//! engine audio (16 kHz) → carrier rate → 20 ms frames → [`Pacer`] → wire. Each utterance ends
+//! with a mark; the carrier's acknowledgement says it was heard, and on barge-in the unheard
+//! part of what the agent said is cut from the transcript.
+
+mod carrier_api;
+pub mod credentials;
+mod recording;
+mod writer;
+
+use std::{collections::VecDeque, time::Duration};
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use caly_audio::{
+    frame::Framer,
+    pacing::{Paced, Pacer},
+    resample::Resampler,
+};
+use caly_core::call::{CallStatus, Outcome, Speaker};
+use caly_engines::voice::{self, TestEngine, VoiceEngine, VoiceInput, VoiceOutput};
+use caly_store::Turn;
+use caly_telephony::{
+    CallCommand, CallEvent, Carrier, Inbound, MediaError, MediaProtocol, Outbound, dtmf::DigitCollector,
+};
+use tokio::{sync::mpsc, time::Instant};
+use tracing::Instrument;
+
+use crate::{auth::now_micros, state::AppState};
+use writer::{Ending, Write};
+
+/// What the webhook (or the dashboard) established before the media stream connected.
+pub struct CallSetup {
+    pub tenant_id: String,
+    pub call_id: String,
+    pub carrier: Carrier,
+    pub carrier_call_id: Option<String>,
+    pub greeting: String,
+    pub escalation_number: Option<String>,
+    pub record: bool,
+    /// Where Plivo fetches the `<Dial>` of a transfer.
+    pub dial_url: String,
+}
+
+/// How long after its last frame an utterance's mark may take before the call moves on.
+const MARK_GRACE: Duration = Duration::from_secs(3);
+
+/// One thing the agent said, as it is being played.
+struct Utterance {
+    id: u64,
+    text: String,
+    frames: u32,
+    sent: u32,
+    /// Its mark left: everything of it is with the carrier.
+    marked: bool,
+}
+
+enum End {
+    CallerHungUp,
+    AgentHungUp,
+    Transferred,
+    SocketClosed,
+    ServerStopping,
+}
+
+pub async fn run(state: AppState, setup: CallSetup, socket: WebSocket) {
+    let span = tracing::info_span!("call", call_id = %setup.call_id, tenant_id = %setup.tenant_id, carrier = setup.carrier.as_str());
+    async move {
+        let _active = state.metrics.call_started();
+        let (writes, writer) = writer::spawn(state.clone(), setup.tenant_id.clone(), setup.call_id.clone());
+        let mut session = match Session::new(&state, &setup, writes) {
+            Ok(session) => session,
+            Err(error) => {
+                tracing::error!(%error, "the call could not start");
+                return;
+            }
+        };
+        let end = session.run(socket).await;
+        session.finish(end).await;
+        drop(session);
+        let _ = writer.await;
+    }
+    .instrument(span)
+    .await
+}
+
+struct Session<'a> {
+    state: &'a AppState,
+    setup: &'a CallSetup,
+    writes: mpsc::UnboundedSender<Write>,
+    media: Box<dyn MediaProtocol>,
+    engine: Box<dyn VoiceEngine>,
+    pacer: Pacer<u64>,
+    playing: VecDeque<Utterance>,
+    next_utterance: u64,
+    to_engine: Option<Resampler>,
+    from_engine: Option<Resampler>,
+    engine_frames: Framer,
+    carrier_frames: Framer,
+    digits: DigitCollector,
+    recorder: Option<recording::Recorder>,
+    hang_up_when_played: bool,
+    started: bool,
+    outgoing: Vec<Outbound>,
+    last_frame_at: Instant,
+}
+
+impl<'a> Session<'a> {
+    fn new(state: &'a AppState, setup: &'a CallSetup, writes: mpsc::UnboundedSender<Write>) -> anyhow::Result<Self> {
+        let rate = setup.carrier.sample_rate();
+        let resampler = |from, to| (from != to).then(|| Resampler::new(from, to)).transpose();
+        let recorder = setup
+            .record
+            .then(|| {
+                recording::Recorder::create(&state.config.data_dir.join("recordings-in-progress"), &setup.call_id, rate)
+            })
+            .transpose()?;
+        Ok(Self {
+            state,
+            setup,
+            writes,
+            media: caly_telephony::protocol(setup.carrier),
+            engine: Box::new(TestEngine::new(setup.greeting.clone())),
+            pacer: Pacer::new(Instant::now().into_std()),
+            playing: VecDeque::new(),
+            next_utterance: 1,
+            to_engine: resampler(rate, voice::RATE)?,
+            from_engine: resampler(voice::RATE, rate)?,
+            engine_frames: Framer::new(voice::RATE),
+            carrier_frames: Framer::new(rate),
+            digits: DigitCollector::new(state.config.telephony.dtmf_timeout),
+            recorder,
+            hang_up_when_played: false,
+            started: false,
+            outgoing: Vec::new(),
+            last_frame_at: Instant::now(),
+        })
+    }
+
+    async fn run(&mut self, mut socket: WebSocket) -> End {
+        if self.setup.carrier == Carrier::Browser {
+            self.start();
+        }
+        let end = loop {
+            let pace_at = self.pacer.next_deadline().map(Instant::from_std);
+            let digits_at = self.digits.deadline().map(Instant::from_std);
+            let mark_overdue = self.hang_up_when_played && self.pacer.is_idle();
+            tokio::select! {
+                biased;
+                () = self.state.lifecycle.shutdown_requested() => break End::ServerStopping,
+                () = sleep_until(pace_at) => self.pace(),
+                message = socket.recv() => match message {
+                    Some(Ok(Message::Text(text))) => { if let Some(end) = self.receive(Inbound::Text(&text)) { break end } }
+                    Some(Ok(Message::Binary(bytes))) => { if let Some(end) = self.receive(Inbound::Binary(&bytes)) { break end } }
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break End::SocketClosed,
+                    Some(Ok(_)) => {}
+                },
+                () = sleep_until(digits_at) => {
+                    if let Some(typed) = self.digits.expire(Instant::now().into_std())
+                        && let Some(end) = self.typed(&typed)
+                    {
+                        break end;
+                    }
+                }
+                () = tokio::time::sleep_until(self.last_frame_at + MARK_GRACE), if mark_overdue => {
+                    self.playing.clear();
+                }
+            }
+            if self.hang_up_when_played && self.pacer.is_idle() && self.playing.is_empty() {
+                break End::AgentHungUp;
+            }
+            if let Err(error) = self.flush(&mut socket).await {
+                tracing::debug!(%error, "the media socket failed");
+                break End::SocketClosed;
+            }
+        };
+        if matches!(end, End::AgentHungUp | End::Transferred | End::ServerStopping) {
+            let reason = match end {
+                End::ServerStopping => "the server is restarting",
+                _ => "the call ended",
+            };
+            let _ = socket.send(Message::Close(Some(CloseFrame { code: 1000, reason: reason.into() }))).await;
+        }
+        end
+    }
+
+    /// Sends what the last step produced.
+    async fn flush(&mut self, socket: &mut WebSocket) -> Result<(), axum::Error> {
+        for message in self.outgoing.drain(..) {
+            let message = match message {
+                Outbound::Text(text) => Message::Text(text.into()),
+                Outbound::Binary(bytes) => Message::Binary(bytes.into()),
+            };
+            socket.send(message).await?;
+        }
+        Ok(())
+    }
+
+    fn receive(&mut self, message: Inbound<'_>) -> Option<End> {
+        match self.media.decode(message) {
+            Ok(Some(event)) => self.event(event),
+            Ok(None) => None,
+            Err(error) => {
+                let reason = match error {
+                    MediaError::Malformed(_) => "malformed",
+                    MediaError::OutOfOrder(_) => "out_of_order",
+                    MediaError::StartedTwice => "started_twice",
+                };
+                self.state.metrics.media_rejected(self.setup.carrier.as_str(), reason);
+                tracing::warn!(%error, "a media message was ignored");
+                None
+            }
+        }
+    }
+
+    fn event(&mut self, event: CallEvent) -> Option<End> {
+        match event {
+            CallEvent::Started(_) => self.start(),
+            CallEvent::Audio(pcm) => {
+                if let Some(recorder) = &mut self.recorder
+                    && let Err(error) = recorder.caller(&pcm)
+                {
+                    tracing::error!(%error, "recording stopped");
+                    self.recorder = None;
+                }
+                let mut engine_audio = Vec::new();
+                match &mut self.to_engine {
+                    Some(resampler) => resampler.push(&pcm, &mut engine_audio),
+                    None => engine_audio = pcm,
+                }
+                let mut frames = Vec::new();
+                self.engine_frames.push(&engine_audio, |frame| frames.push(frame.to_vec()));
+                for frame in frames {
+                    let outputs = self.engine.handle(VoiceInput::Audio(&frame));
+                    if let Some(end) = self.perform(outputs) {
+                        return Some(end);
+                    }
+                }
+                None
+            }
+            CallEvent::Dtmf(key) => {
+                let typed = self.digits.key(key, Instant::now().into_std())?;
+                self.typed(&typed)
+            }
+            CallEvent::MarkPlayed(name) => {
+                if let Some(id) = name.strip_prefix('u').and_then(|id| id.parse::<u64>().ok()) {
+                    self.playing.retain(|utterance| utterance.id != id);
+                }
+                None
+            }
+            CallEvent::Stopped => Some(End::CallerHungUp),
+        }
+    }
+
+    fn start(&mut self) -> Option<End> {
+        if std::mem::replace(&mut self.started, true) {
+            return None;
+        }
+        let outputs = self.engine.handle(VoiceInput::Started);
+        self.perform(outputs)
+    }
+
+    fn typed(&mut self, digits: &str) -> Option<End> {
+        self.turn(Speaker::System, format!("keypad: {digits}"), None);
+        let outputs = self.engine.handle(VoiceInput::Digits(digits));
+        self.perform(outputs)
+    }
+
+    fn perform(&mut self, outputs: Vec<VoiceOutput>) -> Option<End> {
+        for output in outputs {
+            match output {
+                VoiceOutput::Say { text, audio } => self.say(text, &audio),
+                VoiceOutput::StopSpeaking => self.stop_speaking(),
+                VoiceOutput::Heard { text } => self.turn(Speaker::Caller, text, None),
+                VoiceOutput::Transfer { reason } => {
+                    if let Some(end) = self.transfer(&reason) {
+                        return Some(end);
+                    }
+                }
+                VoiceOutput::HangUp => self.hang_up_when_played = true,
+            }
+        }
+        None
+    }
+
+    fn turn(&self, speaker: Speaker, text: String, utterance: Option<u64>) {
+        let now = now_micros();
+        let turn = Turn {
+            seq: 0,
+            speaker,
+            text,
+            language: None,
+            intent: None,
+            started_at: now,
+            ended_at: None,
+            interrupted_at: None,
+            stt_ms: None,
+            dialogue_ms: None,
+            tts_ms: None,
+        };
+        let _ = self.writes.send(Write::Turn { utterance, turn });
+    }
+
+    fn say(&mut self, text: String, audio: &[i16]) {
+        let id = self.next_utterance;
+        self.next_utterance += 1;
+        self.turn(Speaker::Agent, text.clone(), Some(id));
+        let mut carrier_audio = Vec::new();
+        match &mut self.from_engine {
+            Some(resampler) => resampler.push(audio, &mut carrier_audio),
+            None => carrier_audio.extend_from_slice(audio),
+        }
+        let now = Instant::now().into_std();
+        let mut frames = 0;
+        let pacer = &mut self.pacer;
+        self.carrier_frames.push(&carrier_audio, |frame| {
+            pacer.push_frame(frame.to_vec(), now);
+            frames += 1;
+        });
+        self.carrier_frames.flush(|frame| {
+            pacer.push_frame(frame.to_vec(), now);
+            frames += 1;
+        });
+        self.pacer.push_marker(id);
+        self.playing.push_back(Utterance { id, text, frames, sent: 0, marked: false });
+    }
+
+    /// Sends every frame and mark that is due.
+    fn pace(&mut self) {
+        let now = Instant::now();
+        let underruns = self.pacer.underruns();
+        while let Some(item) = self.pacer.poll(now.into_std()) {
+            match item {
+                Paced::Frame(frame) => {
+                    if let Some(utterance) = self.playing.iter_mut().find(|u| !u.marked) {
+                        utterance.sent += 1;
+                    }
+                    if let Some(recorder) = &mut self.recorder
+                        && let Err(error) = recorder.agent(&frame)
+                    {
+                        tracing::error!(%error, "recording stopped");
+                        self.recorder = None;
+                    }
+                    self.media.encode(CallCommand::Play(&frame), &mut self.outgoing);
+                    self.last_frame_at = now;
+                }
+                Paced::Marker(id) => {
+                    if let Some(utterance) = self.playing.iter_mut().find(|u| u.id == id) {
+                        utterance.marked = true;
+                    }
+                    self.media.encode(CallCommand::Mark(&format!("u{id}")), &mut self.outgoing);
+                }
+            }
+        }
+        self.state.metrics.pacing_underruns(self.pacer.underruns() - underruns);
+    }
+
+    /// Barge-in: drop the agent's queued audio here and at the carrier, and cut what the
+    /// caller did not hear from the transcript.
+    fn stop_speaking(&mut self) {
+        if self.pacer.is_idle() {
+            return;
+        }
+        self.pacer.clear();
+        self.media.encode(CallCommand::Clear, &mut self.outgoing);
+        let at = now_micros();
+        for utterance in self.playing.drain(..).filter(|u| !u.marked) {
+            let heard = heard_part(&utterance.text, utterance.sent, utterance.frames);
+            let _ = self.writes.send(Write::Interrupted { utterance: utterance.id, heard, at });
+        }
+        self.hang_up_when_played = false;
+    }
+
+    fn transfer(&mut self, reason: &str) -> Option<End> {
+        let Some(number) = self.setup.escalation_number.clone() else {
+            self.turn(Speaker::System, format!("transfer not possible, no escalation number: {reason}"), None);
+            return None;
+        };
+        self.turn(Speaker::System, format!("transferred to {number}: {reason}"), None);
+        let (state, setup) = (self.state.clone(), self.setup);
+        let (tenant, carrier, carrier_call, dial_url) =
+            (setup.tenant_id.clone(), setup.carrier, setup.carrier_call_id.clone(), setup.dial_url.clone());
+        tokio::spawn(async move {
+            let Some(carrier_call) = carrier_call else { return };
+            let request = carrier_api::Request::Transfer { number: &number, dial_url: &dial_url };
+            if let Err(error) = carrier_api::perform(&state, &tenant, carrier, &carrier_call, request).await {
+                tracing::error!(%error, "the transfer request failed");
+            }
+        });
+        Some(End::Transferred)
+    }
+
+    async fn finish(&mut self, end: End) {
+        let at = now_micros();
+        let (status, outcome, reason) = match end {
+            End::CallerHungUp => (CallStatus::Completed, Some(Outcome::Resolved), "caller_hung_up"),
+            End::AgentHungUp => (CallStatus::Completed, Some(Outcome::Resolved), "agent_hung_up"),
+            End::Transferred => (CallStatus::Completed, Some(Outcome::Transferred), "transferred"),
+            End::SocketClosed => (CallStatus::Completed, Some(Outcome::Abandoned), "stream_closed"),
+            End::ServerStopping => (CallStatus::Interrupted, None, "server_stopped"),
+        };
+        if matches!(end, End::AgentHungUp)
+            && let Some(carrier_call) = &self.setup.carrier_call_id
+            && let Err(error) = carrier_api::perform(
+                self.state,
+                &self.setup.tenant_id,
+                self.setup.carrier,
+                carrier_call,
+                carrier_api::Request::HangUp,
+            )
+            .await
+        {
+            tracing::warn!(%error, "the hang-up request failed; the stream is closed anyway");
+        }
+        if let Some(recorder) = self.recorder.take() {
+            match recorder.finish(self.state.recordings.as_ref(), &self.setup.tenant_id, &self.setup.call_id).await {
+                Ok(key) => {
+                    let _ = self.writes.send(Write::Recording { key, at });
+                }
+                Err(error) => tracing::error!(%error, "the recording could not be stored"),
+            }
+        }
+        let _ = self.writes.send(Write::Finish { end: Box::new(Ending { status, outcome, reason, at }) });
+        tracing::info!(reason, "call ended");
+    }
+}
+
+/// The words of `text` the caller heard when `sent` of its `frames` were played.
+fn heard_part(text: &str, sent: u32, frames: u32) -> String {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let heard = (words.len() as u64 * u64::from(sent) / u64::from(frames.max(1))) as usize;
+    words[..heard.min(words.len())].join(" ")
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,150 @@
+//! A carrier's side of a call, for tests: signed webhooks (signed by the carriers' own Python
+//! libraries where they exist) and the media WebSocket, read message by message.
+
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async, tungstenite::Message};
+
+pub const TWILIO_SID: &str = "AC0123456789abcdef0123456789abcdef";
+pub const TWILIO_TOKEN: &str = "twilio auth token for tests";
+pub const PLIVO_ID: &str = "MAXXXXXXXXXXXXXXXXXX";
+pub const PLIVO_TOKEN: &str = "plivo auth token for tests";
+pub const EXOTEL_KEY: &str = "exotel-key";
+pub const EXOTEL_TOKEN: &str = "exotel token for tests";
+pub const STORE_NUMBER: &str = "+918035000001";
+pub const ESCALATION_NUMBER: &str = "+919812300000";
+
+/// The Python with the `twilio` and `plivo` packages, or `None` (and a visible skip) when
+/// `CALY_TEST_PYTHON` is unset. CI sets it.
+pub fn python(test: &str) -> Option<String> {
+    let python = std::env::var("CALY_TEST_PYTHON").ok().filter(|p| !p.is_empty());
+    if python.is_none() {
+        super::skip(test, "CALY_TEST_PYTHON");
+    }
+    python
+}
+
+fn run_python(python: &str, script: &str, input: Value) -> String {
+    use std::io::Write;
+    let mut child = std::process::Command::new(python)
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python runs");
+    child.stdin.take().unwrap().write_all(input.to_string().as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "python failed");
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}
+
+/// `X-Twilio-Signature` as the `twilio` package's `RequestValidator` computes it.
+pub fn twilio_signature(python: &str, token: &str, url: &str, params: &[(&str, &str)]) -> String {
+    let script = "import json, sys\nfrom twilio.request_validator import RequestValidator\n\
+                  a = json.load(sys.stdin)\n\
+                  print(RequestValidator(a['token']).compute_signature(a['url'], dict(a['params'])))";
+    run_python(python, script, json!({"token": token, "url": url, "params": params}))
+}
+
+/// `X-Plivo-Signature-V3` as the `plivo` package builds it.
+pub fn plivo_signature(python: &str, token: &str, url: &str, nonce: &str, params: &[(&str, &str)]) -> String {
+    let script = "import json, sys\nfrom plivo.utils.signature_v3 import construct_post_url, get_signature_v3\n\
+                  a = json.load(sys.stdin)\n\
+                  base = construct_post_url(a['url'], dict(a['params']))\n\
+                  print(get_signature_v3(a['token'].encode(), base, a['nonce'].encode()).decode())";
+    run_python(python, script, json!({"token": token, "url": url, "nonce": nonce, "params": params}))
+}
+
+/// The tenant's number, escalation number and carrier credentials.
+pub async fn configure(app: &super::TestApp, owner: &super::Owner, settings: Value) {
+    let mut body = json!({"phone_numbers": [STORE_NUMBER], "telephony": {"escalation_number": ESCALATION_NUMBER}});
+    merge(&mut body, settings);
+    let update = json!({"version": 0, "settings": body, "credentials": {
+        "twilio_account_sid": TWILIO_SID, "twilio_auth_token": TWILIO_TOKEN,
+        "plivo_auth_id": PLIVO_ID, "plivo_auth_token": PLIVO_TOKEN,
+        "exotel_api_key": EXOTEL_KEY, "exotel_api_token": EXOTEL_TOKEN}});
+    let response =
+        app.request(reqwest::Method::PUT, "/api/v1/settings", &owner.token).json(&update).send().await.unwrap();
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+}
+
+fn merge(into: &mut Value, from: Value) {
+    if let (Some(into), Value::Object(from)) = (into.as_object_mut(), from) {
+        into.extend(from);
+    }
+}
+
+pub struct Media {
+    socket: WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>,
+}
+
+/// What a media socket said next.
+#[derive(Debug)]
+pub enum Heard {
+    Json(Value),
+    Binary(Vec<u8>),
+    Closed(Option<u16>),
+}
+
+impl Media {
+    pub async fn connect(url: &str) -> Self {
+        let (socket, _) = connect_async(url).await.expect("media socket connects");
+        Self { socket }
+    }
+
+    pub async fn send(&mut self, message: Value) {
+        self.socket.send(Message::Text(message.to_string().into())).await.unwrap();
+    }
+
+    pub async fn send_binary(&mut self, bytes: Vec<u8>) {
+        self.socket.send(Message::Binary(bytes.into())).await.unwrap();
+    }
+
+    pub async fn next(&mut self) -> Heard {
+        loop {
+            let message =
+                tokio::time::timeout(Duration::from_secs(10), self.socket.next()).await.expect("a message in time");
+            return match message {
+                Some(Ok(Message::Text(text))) => Heard::Json(serde_json::from_str(&text).unwrap()),
+                Some(Ok(Message::Binary(bytes))) => Heard::Binary(bytes.to_vec()),
+                Some(Ok(Message::Close(frame))) => Heard::Closed(frame.map(|f| u16::from(f.code))),
+                Some(Ok(_)) => continue,
+                None | Some(Err(_)) => Heard::Closed(None),
+            };
+        }
+    }
+
+    /// Messages until (and with) the next one whose `event` is `event`.
+    pub async fn until(&mut self, event: &str) -> Vec<Value> {
+        let mut seen = Vec::new();
+        loop {
+            match self.next().await {
+                Heard::Json(message) => {
+                    let done = message["event"] == event;
+                    seen.push(message);
+                    if done {
+                        return seen;
+                    }
+                }
+                Heard::Binary(_) => seen.push(json!({"event": "binary"})),
+                Heard::Closed(code) => panic!("closed ({code:?}) before {event}; saw {} messages", seen.len()),
+            }
+        }
+    }
+}
+
+/// μ-law of 20 ms of a loud tone (speech to the VAD), base64.
+pub fn loud_ulaw() -> String {
+    use base64::Engine;
+    let bytes: Vec<u8> =
+        (0..160).map(|i| caly_audio::g711::pcm_to_ulaw((8_000.0 * (f64::from(i) * 0.3).sin()) as i16)).collect();
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// μ-law of 20 ms of silence, base64.
+pub fn quiet_ulaw() -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode([0xFFu8; 160])
+}

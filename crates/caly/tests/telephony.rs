@@ -1,0 +1,259 @@
+//! Calls through the carriers, end to end: the real server, driven by a fake carrier over real
+//! HTTP and a real WebSocket. Webhooks are signed by the carriers' own Python libraries;
+//! the wire output (TwiML/XML, frames, marks, clear) is checked exactly.
+
+mod support;
+
+use caly_telephony::twilio::signature;
+use regex::Regex;
+use serde_json::{Value, json};
+use support::{
+    Engine, TestApp,
+    carrier::{self, ESCALATION_NUMBER, Heard, Media, STORE_NUMBER, TWILIO_SID, TWILIO_TOKEN},
+    problem,
+};
+
+const CALL_SID: &str = "CA11112222333344445555666677778888";
+
+fn twilio_params(call_sid: &str) -> Vec<(&str, &str)> {
+    vec![
+        ("AccountSid", TWILIO_SID),
+        ("CallSid", call_sid),
+        ("CallStatus", "ringing"),
+        ("Direction", "inbound"),
+        ("From", "+919876543210"),
+        ("To", STORE_NUMBER),
+    ]
+}
+
+async fn post_form(app: &TestApp, path: &str, params: &[(&str, &str)], signature: &str) -> reqwest::Response {
+    app.client.post(app.url(path)).header("x-twilio-signature", signature).form(params).send().await.unwrap()
+}
+
+/// Answers a Twilio call; returns the stream URL and the call id from the TwiML.
+async fn answer_twilio(app: &TestApp, python: &str, call_sid: &str) -> (String, String) {
+    let params = twilio_params(call_sid);
+    let url = app.url("/telephony/twilio/voice");
+    let signed = carrier::twilio_signature(python, TWILIO_TOKEN, &url, &params);
+    let response = post_form(app, "/telephony/twilio/voice", &params, &signed).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "text/xml; charset=utf-8");
+    let twiml = response.text().await.unwrap();
+    let shape = Regex::new(
+        r#"^<\?xml version="1.0" encoding="UTF-8"\?><Response><Connect><Stream url="(ws://127\.0\.0\.1:\d+/telephony/twilio/media\?token=[A-Za-z0-9_\-.]+)"><Parameter name="call_id" value="([0-9a-f-]{36})"/></Stream></Connect></Response>$"#,
+    )
+    .unwrap();
+    let captures = shape.captures(&twiml).unwrap_or_else(|| panic!("unexpected TwiML: {twiml}"));
+    (captures[1].to_owned(), captures[2].to_owned())
+}
+
+async fn refusals_audited(app: &TestApp) -> usize {
+    let events = app.store().audit_events(caly_store::SYSTEM_CHAIN).await.unwrap();
+    events.iter().filter(|event| event.event == "telephony.refused").count()
+}
+
+fn media(payload: &str) -> Value {
+    json!({"event": "media", "streamSid": "MZ1", "media": {"track": "inbound", "payload": payload}})
+}
+
+/// Frames until the next mark: their count, each checked to be 20 ms of μ-law.
+fn frames_before_mark(messages: &[Value]) -> (usize, String) {
+    let (mark, frames) = messages.split_last().unwrap();
+    for frame in frames {
+        assert_eq!(frame["event"], "media", "{frame}");
+        assert_eq!(frame["streamSid"], "MZ1");
+        use base64::Engine;
+        let payload =
+            base64::engine::general_purpose::STANDARD.decode(frame["media"]["payload"].as_str().unwrap()).unwrap();
+        assert_eq!(payload.len(), 160, "20 ms of 8 kHz μ-law");
+    }
+    (frames.len(), mark["mark"]["name"].as_str().unwrap().to_owned())
+}
+
+on_both_engines! {
+    async fn a_twilio_call_is_answered_streamed_paced_recorded_and_stored(engine: Engine) {
+        let Some(python) = carrier::python("telephony::a_twilio_call_is_answered_streamed_paced_recorded_and_stored") else { return };
+        let app = TestApp::spawn(engine).await;
+        let owner = app.sign_up("asha@example.in").await;
+        carrier::configure(&app, &owner, json!({})).await;
+        let (stream_url, call_id) = answer_twilio(&app, &python, CALL_SID).await;
+
+        let mut call = Media::connect(&stream_url).await;
+        call.send(json!({"event": "connected", "protocol": "Call", "version": "1.0.0"})).await;
+        call.send(json!({"event": "start", "sequenceNumber": "1", "streamSid": "MZ1", "start": {
+            "accountSid": TWILIO_SID, "streamSid": "MZ1", "callSid": CALL_SID, "tracks": ["inbound"],
+            "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1},
+            "customParameters": {"call_id": call_id}}})).await;
+        // The greeting: 1.2 s, 60 frames of 20 ms, then its mark.
+        let started = std::time::Instant::now();
+        let greeting = call.until("mark").await;
+        assert_eq!(frames_before_mark(&greeting), (60, "u1".to_owned()));
+        assert!(started.elapsed() >= std::time::Duration::from_millis(1_100), "paced at real time, not sent at once");
+        call.send(json!({"event": "mark", "streamSid": "MZ1", "mark": {"name": "u1"}})).await;
+
+        // Digits typed, # ends them: read back as two DTMF tones (2 × 250 ms).
+        for digit in ["4", "2", "#"] {
+            call.send(json!({"event": "dtmf", "streamSid": "MZ1", "dtmf": {"track": "inbound_track", "digit": digit}})).await;
+        }
+        assert_eq!(frames_before_mark(&call.until("mark").await), (25, "u2".to_owned()));
+
+        // Malformed and out-of-place messages are ignored; the call goes on.
+        call.send(json!({"event": "media", "streamSid": "MZ1", "media": {"payload": "***"}})).await;
+        call.send(json!({"event": "start", "streamSid": "MZ2", "start": {"streamSid": "MZ2", "callSid": "CA2"}})).await;
+
+        // Keys again, then the caller talks over the read-back: it is cleared here and at Twilio.
+        for digit in ["7", "7", "7", "#"] {
+            call.send(json!({"event": "dtmf", "streamSid": "MZ1", "dtmf": {"digit": digit}})).await;
+        }
+        let first = call.next().await;
+        assert!(matches!(&first, Heard::Json(m) if m["event"] == "media"), "{first:?}");
+        for _ in 0..4 {
+            call.send(media(&carrier::loud_ulaw())).await;
+        }
+        let cleared = call.until("clear").await;
+        assert_eq!(cleared.last().unwrap(), &json!({"event": "clear", "streamSid": "MZ1"}));
+        assert!(cleared.len() < 40, "audio stopped soon after speech began ({} messages)", cleared.len());
+        // The caller goes on talking, then stops: the agent echoes what it heard.
+        for _ in 0..20 {
+            call.send(media(&carrier::loud_ulaw())).await;
+        }
+        for _ in 0..30 {
+            call.send(media(&carrier::quiet_ulaw())).await;
+        }
+        let (frames, mark) = frames_before_mark(&call.until("mark").await);
+        assert_eq!(mark, "u4");
+        assert!((45..=52).contains(&frames), "the echo is as long as the speech plus the pause: {frames}");
+        call.send(json!({"event": "stop", "sequenceNumber": "99", "streamSid": "MZ1",
+            "stop": {"accountSid": TWILIO_SID, "callSid": CALL_SID}})).await;
+        assert!(matches!(call.next().await, Heard::Closed(_)));
+
+        // Stored: the call, every turn, the interrupted one cut short, and the recording.
+        let path = format!("/api/v1/calls/{call_id}");
+        let mut detail = app.get_json(&path, &owner.token).await;
+        for _ in 0..100 {
+            if detail["status"] == "completed" && detail["recording_url"].is_string() { break }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            detail = app.get_json(&path, &owner.token).await;
+        }
+        assert_eq!(detail["status"], "completed");
+        assert_eq!(detail["end_reason"], "caller_hung_up");
+        assert_eq!(detail["direction"], "inbound");
+        assert_eq!(detail["caller_number"], "+919876543210");
+        let turns: Vec<(String, String, bool)> = detail["turns"].as_array().unwrap().iter().map(|t| (
+            t["speaker"].as_str().unwrap().to_owned(), t["text"].as_str().unwrap().to_owned(), t["interrupted"].as_bool().unwrap(),
+        )).collect();
+        let greeting = "नमस्ते! मैं आपकी क्या मदद कर सकती हूँ?".to_owned();
+        assert_eq!(turns[0], ("agent".into(), greeting, false));
+        assert_eq!(turns[1], ("system".into(), "keypad: 42".into(), false));
+        assert_eq!(turns[2], ("caller".into(), "42".into(), false));
+        assert_eq!(turns[3], ("agent".into(), "You typed 4 2.".into(), false));
+        assert_eq!(turns[4], ("system".into(), "keypad: 777".into(), false));
+        assert_eq!(turns[5], ("caller".into(), "777".into(), false));
+        assert_eq!(turns[6].0, "agent");
+        assert!(turns[6].2, "the read-back was interrupted: {:?}", turns[6]);
+        assert!("You typed 7 7 7.".starts_with(&turns[6].1) && turns[6].1.len() < 16, "{:?}", turns[6]);
+        assert_eq!(turns[7].0, "caller");
+        assert!(turns[7].1.starts_with("[speech, "), "{:?}", turns[7]);
+        assert_eq!(turns[8].0, "agent");
+        assert_eq!(turns.len(), 9);
+
+        let recording = app.request(reqwest::Method::GET, &format!("{path}/recording"), &owner.token).send().await.unwrap();
+        assert_eq!(recording.status(), 200);
+        let wav = recording.bytes().await.unwrap();
+        assert_eq!(&wav[..4], b"RIFF");
+        assert_eq!(u16::from_le_bytes([wav[22], wav[23]]), 2, "stereo: caller left, agent right");
+        assert_eq!(u32::from_le_bytes(wav[24..28].try_into().unwrap()), 8_000);
+        let seconds = (wav.len() - 44) as f64 / 32_000.0;
+        assert!(seconds > 2.0, "the recording holds the call ({seconds:.2} s)");
+
+        // The token was used: a second connection is closed as a policy violation, and audited.
+        let mut again = Media::connect(&stream_url).await;
+        assert!(matches!(again.next().await, Heard::Closed(Some(1008))));
+        let refusals = refusals_audited(&app).await;
+        assert_eq!(refusals, 1);
+    }
+
+    async fn webhooks_with_bad_signatures_unknown_numbers_or_bad_tokens_are_refused_alike(engine: Engine) {
+        let app = TestApp::spawn(engine).await;
+        let owner = app.sign_up("asha@example.in").await;
+        carrier::configure(&app, &owner, json!({})).await;
+        let url = app.url("/telephony/twilio/voice");
+        let params = twilio_params(CALL_SID);
+        let good = signature::sign(TWILIO_TOKEN, &url, &params.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect::<Vec<_>>());
+        let bad_token = signature::sign("not the token", &url, &params.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect::<Vec<_>>());
+        let mut unknown = twilio_params(CALL_SID);
+        unknown[5].1 = "+918035009999";
+        let unknown_signed = signature::sign(TWILIO_TOKEN, &url, &unknown.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect::<Vec<_>>());
+        let mut tampered = twilio_params(CALL_SID);
+        tampered[4].1 = "+919999999999";
+        let mut bodies = Vec::new();
+        for (params, signed) in [(&params, bad_token.as_str()), (&params, ""), (&unknown, unknown_signed.as_str()), (&tampered, good.as_str())] {
+            let response = post_form(&app, "/telephony/twilio/voice", params, signed).await;
+            let mut body = problem(response, 403, "forbidden").await;
+            body.as_object_mut().unwrap().retain(|k, _| k != "request_id" && k != "instance");
+            bodies.push(body);
+        }
+        assert!(bodies.windows(2).all(|pair| pair[0] == pair[1]), "refusals look alike: {bodies:?}");
+        assert_eq!(post_form(&app, "/telephony/twilio/voice", &params, &good).await.status(), 200);
+        for token in ["", "garbage", "e30.e30"] {
+            let mut socket = Media::connect(&format!("ws://{}/telephony/twilio/media?token={token}", app.addr)).await;
+            assert!(matches!(socket.next().await, Heard::Closed(Some(1008))));
+        }
+        assert_eq!(refusals_audited(&app).await, 7);
+        let calls = app.get_json("/api/v1/calls", &owner.token).await;
+        assert_eq!(calls["items"].as_array().unwrap().len(), 1, "refused webhooks opened no call");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pressing_zero_hands_a_twilio_call_to_the_escalation_number_through_the_rest_api() {
+    use axum::{Router, extract::State, routing::post};
+    use std::sync::{Arc, Mutex};
+    let Some(python) = carrier::python("telephony::pressing_zero_hands_a_twilio_call_to_the_escalation_number") else {
+        return;
+    };
+    type Seen = Arc<Mutex<Vec<(String, String, String)>>>;
+    let seen: Seen = Arc::default();
+    let fake = Router::new()
+        .route("/{*path}", post(|State(seen): State<Seen>, uri: axum::http::Uri, headers: axum::http::HeaderMap, body: String| async move {
+            let auth = headers.get("authorization").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+            seen.lock().unwrap().push((uri.path().to_owned(), auth, body));
+            axum::Json(json!({"sid": CALL_SID, "status": "in-progress"}))
+        }))
+        .with_state(seen.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let fake_url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, fake).await.unwrap() });
+
+    let app = TestApp::builder(Engine::Sqlite).config(|c| c.telephony.twilio_api_url = fake_url).spawn().await;
+    let owner = app.sign_up("asha@example.in").await;
+    carrier::configure(&app, &owner, json!({"recording": {"enabled": false, "retention_days": 30}})).await;
+    let (stream_url, call_id) = answer_twilio(&app, &python, CALL_SID).await;
+    let mut call = Media::connect(&stream_url).await;
+    call.send(json!({"event": "start", "streamSid": "MZ1", "start": {"streamSid": "MZ1", "callSid": CALL_SID}})).await;
+    call.until("mark").await;
+    call.send(json!({"event": "dtmf", "streamSid": "MZ1", "dtmf": {"digit": "0"}})).await;
+    call.send(json!({"event": "dtmf", "streamSid": "MZ1", "dtmf": {"digit": "#"}})).await;
+    assert!(matches!(call.next().await, Heard::Closed(Some(1000))));
+    for _ in 0..100 {
+        if !seen.lock().unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 1);
+    let (path, auth, body) = &seen[0];
+    assert_eq!(path, &format!("/2010-04-01/Accounts/{TWILIO_SID}/Calls/{CALL_SID}.json"));
+    use base64::Engine as _;
+    let expected_auth =
+        format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{TWILIO_SID}:{TWILIO_TOKEN}")));
+    assert_eq!(auth, &expected_auth);
+    let form: Vec<(String, String)> = url::form_urlencoded::parse(body.as_bytes()).into_owned().collect();
+    let dial =
+        format!(r#"<?xml version="1.0" encoding="UTF-8"?><Response><Dial>{ESCALATION_NUMBER}</Dial></Response>"#);
+    assert_eq!(form, vec![("Twiml".to_owned(), dial)]);
+    let detail = app.get_json(&format!("/api/v1/calls/{call_id}"), &owner.token).await;
+    assert_eq!(detail["outcome"], "transferred");
+    assert!(detail["recording_url"].is_null(), "recording is off for this tenant");
+}

@@ -65,6 +65,10 @@ impl<M> Pacer<M> {
         match self.queue.front() {
             Some(Paced::Marker(_)) => self.queue.pop_front(),
             Some(Paced::Frame(_)) if now >= self.due_at() => {
+                // A whole slot late: the carrier's playout buffer ran dry meanwhile.
+                if now >= self.due_at() + FRAME {
+                    self.underruns += 1;
+                }
                 self.slot += 1;
                 self.queue.pop_front()
             }
@@ -96,7 +100,8 @@ impl<M> Pacer<M> {
         self.queue.is_empty()
     }
 
-    /// Slots that passed with audio still to come and none queued.
+    /// Slots that passed with audio still to come and none queued, and frames sent a whole
+    /// slot late: either way the caller heard a gap.
     pub fn underruns(&self) -> u64 {
         self.underruns
     }
@@ -130,10 +135,12 @@ mod tests {
         assert_eq!(pacer.poll(t + ms(27)), Some(Paced::Frame(vec![1])));
         assert_eq!(pacer.next_deadline(), Some(t + ms(40)));
         assert_eq!(pacer.poll(t + ms(40)), Some(Paced::Frame(vec![2])));
-        assert_eq!(pacer.poll(t + ms(60)), Some(Paced::Frame(vec![3])));
-        assert_eq!(pacer.poll(t + ms(60)), Some(Paced::Marker("end")));
-        assert!(pacer.is_idle());
         assert_eq!(pacer.underruns(), 0);
+        // A whole slot late is a gap the caller hears.
+        assert_eq!(pacer.poll(t + ms(80)), Some(Paced::Frame(vec![3])));
+        assert_eq!(pacer.underruns(), 1);
+        assert_eq!(pacer.poll(t + ms(80)), Some(Paced::Marker("end")));
+        assert!(pacer.is_idle());
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! The command line: `caly [serve]`, `caly migrate`, `caly config`, `caly scan`, `caly audit`,
-//! `caly dialogue`.
+//! `caly simulate`, `caly dialogue`.
 
 use std::path::PathBuf;
 
@@ -36,6 +36,8 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Place simulated Twilio calls against a running server and report their timings.
+    Simulate(Box<crate::simulate::SimulateArgs>),
     /// The dialogue engine, for evaluation and debugging.
     Dialogue {
         #[command(subcommand)]
@@ -76,6 +78,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve => serve(config).await,
+        Command::Simulate(args) => crate::simulate::run(*args).await,
         Command::Dialogue { command: DialogueCommand::Classify } => {
             classify(std::io::stdin().lock(), std::io::stdout().lock())
         }

@@ -17,6 +17,7 @@ pub mod redis_link;
 pub mod scan;
 pub mod secrets;
 pub mod server;
+pub mod simulate;
 pub mod state;
 pub mod telemetry;
 pub mod tls;

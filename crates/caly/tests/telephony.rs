@@ -257,3 +257,141 @@ async fn pressing_zero_hands_a_twilio_call_to_the_escalation_number_through_the_
     assert_eq!(detail["outcome"], "transferred");
     assert!(detail["recording_url"].is_null(), "recording is off for this tenant");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_exotel_call_needs_basic_credentials_and_gets_audio_in_chunks_of_3200_bytes() {
+    use base64::Engine as _;
+    let app = TestApp::spawn(Engine::Sqlite).await;
+    let owner = app.sign_up("asha@example.in").await;
+    carrier::configure(&app, &owner, json!({})).await;
+    let path = "/telephony/exotel/voice?CallSid=ex1&CallFrom=09876543210&CallTo=08035000001";
+    let refused = app.client.get(app.url(path)).basic_auth(carrier::EXOTEL_KEY, Some("wrong")).send().await.unwrap();
+    problem(refused, 403, "forbidden").await;
+    let answer = app
+        .client
+        .get(app.url(path))
+        .basic_auth(carrier::EXOTEL_KEY, Some(carrier::EXOTEL_TOKEN))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let answer: Value = answer.json().await.unwrap();
+    let url = answer["url"].as_str().unwrap();
+    assert!(url.starts_with(&format!("ws://{}/telephony/exotel/media?token=", app.addr)), "{url}");
+
+    let mut call = Media::connect(url).await;
+    call.send(json!({"event": "connected"})).await;
+    call.send(json!({"event": "start", "sequence_number": 1, "stream_sid": "st1", "start": {
+        "stream_sid": "st1", "call_sid": "ex1", "account_sid": "acme", "from": "09876543210", "to": "08035000001",
+        "media_format": {"encoding": "base64", "sample_rate": "8000", "bit_rate": "128kbps"}}}))
+        .await;
+    let greeting = call.until("mark").await;
+    let sizes: Vec<usize> = greeting[..greeting.len() - 1]
+        .iter()
+        .map(|m| {
+            assert_eq!(m["stream_sid"], "st1");
+            base64::engine::general_purpose::STANDARD.decode(m["media"]["payload"].as_str().unwrap()).unwrap().len()
+        })
+        .collect();
+    // 1.2 s of 8 kHz PCM16 = 19,200 bytes: six chunks of 3,200.
+    assert_eq!(sizes, vec![3_200; 6]);
+    assert_eq!(greeting.last().unwrap(), &json!({"event": "mark", "stream_sid": "st1", "mark": {"name": "u1"}}));
+    call.send(json!({"event": "stop", "stream_sid": "st1", "stop": {"call_sid": "ex1", "reason": "callended"}})).await;
+    assert!(matches!(call.next().await, Heard::Closed(_)));
+
+    // An allow-list that does not hold the caller's address refuses it, credentials or not.
+    carrier::configure_again(&app, &owner, json!({"telephony": {"exotel_allowed_ips": ["203.0.113.0/24"]}})).await;
+    let refused = app
+        .client
+        .get(app.url(path))
+        .basic_auth(carrier::EXOTEL_KEY, Some(carrier::EXOTEL_TOKEN))
+        .send()
+        .await
+        .unwrap();
+    problem(refused, 403, "forbidden").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plivo_call_is_answered_with_a_bidirectional_stream_when_signed_by_plivos_library() {
+    let Some(python) = carrier::python("telephony::a_plivo_call_is_answered_with_a_bidirectional_stream") else {
+        return;
+    };
+    let app = TestApp::spawn(Engine::Sqlite).await;
+    let owner = app.sign_up("asha@example.in").await;
+    carrier::configure(&app, &owner, json!({})).await;
+    let params = [
+        ("CallUUID", "5b9f2b0e-1c3d-4a7e-9f21-0d8c4b6a1e22"),
+        ("Direction", "inbound"),
+        ("From", "919876543210"),
+        ("To", "918035000001"),
+    ];
+    let url = app.url("/telephony/plivo/answer");
+    let signed = carrier::plivo_signature(&python, carrier::PLIVO_TOKEN, &url, "31625392716", &params);
+    let post = |signature: String| {
+        app.client
+            .post(&url)
+            .header("x-plivo-signature-v3", signature)
+            .header("x-plivo-signature-v3-nonce", "31625392716")
+            .form(&params)
+            .send()
+    };
+    problem(post(format!("{signed}x")).await.unwrap(), 403, "forbidden").await;
+    let answer = post(signed).await.unwrap();
+    assert_eq!(answer.status(), 200);
+    let xml = answer.text().await.unwrap();
+    let shape = Regex::new(r#"^<\?xml version="1.0" encoding="UTF-8"\?><Response><Stream bidirectional="true" keepCallAlive="true" contentType="audio/x-mulaw;rate=8000">(ws://[^<]+)</Stream></Response>$"#).unwrap();
+    let stream_url = shape.captures(&xml).unwrap_or_else(|| panic!("{xml}"))[1].to_owned();
+    let mut call = Media::connect(&stream_url).await;
+    call.send(
+        json!({"event": "start", "sequenceNumber": 0, "start": {"callId": "5b9f2b0e-1c3d-4a7e-9f21-0d8c4b6a1e22",
+        "streamId": "s-1", "accountId": carrier::PLIVO_ID, "tracks": ["inbound"],
+        "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000}}}),
+    )
+    .await;
+    let greeting = call.until("checkpoint").await;
+    assert_eq!(greeting.len(), 61);
+    assert_eq!(greeting[0]["media"]["contentType"], "audio/x-mulaw");
+    assert_eq!(greeting[60], json!({"event": "checkpoint", "streamId": "s-1", "name": "u1"}));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_test_call_streams_16_khz_pcm_to_a_signed_in_supervisor() {
+    let app = TestApp::spawn(Engine::Sqlite).await;
+    let owner = app.sign_up("asha@example.in").await;
+    let started = app.request(reqwest::Method::POST, "/api/v1/calls/web", &owner.token).send().await.unwrap();
+    assert_eq!(started.status(), 201);
+    let started: Value = started.json().await.unwrap();
+    let mut call = Media::connect(started["url"].as_str().unwrap()).await;
+    let mut frames = 0;
+    loop {
+        match call.next().await {
+            Heard::Binary(bytes) => {
+                assert_eq!(bytes.len(), 640, "20 ms of 16 kHz PCM16");
+                frames += 1;
+            }
+            Heard::Json(message) => {
+                assert_eq!(message, json!({"event": "mark", "name": "u1"}));
+                break;
+            }
+            Heard::Closed(code) => panic!("closed: {code:?}"),
+        }
+    }
+    assert_eq!(frames, 60);
+    call.send(json!({"event": "dtmf", "digit": "9"})).await;
+    call.send(json!({"event": "dtmf", "digit": "#"})).await;
+    // Goodbye, then the agent hangs up once it was played.
+    call.until("mark").await;
+    call.send(json!({"event": "mark", "name": "u2"})).await;
+    assert!(matches!(call.next().await, Heard::Closed(Some(1000))));
+    let call_id = started["call_id"].as_str().unwrap();
+    let mut detail = app.get_json(&format!("/api/v1/calls/{call_id}"), &owner.token).await;
+    for _ in 0..50 {
+        if detail["status"] == "completed" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        detail = app.get_json(&format!("/api/v1/calls/{call_id}"), &owner.token).await;
+    }
+    assert_eq!(detail["direction"], "web");
+    assert_eq!(detail["end_reason"], "agent_hung_up");
+}

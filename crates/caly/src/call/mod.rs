@@ -177,7 +177,7 @@ impl<'a> Session<'a> {
                 break End::SocketClosed;
             }
         };
-        if matches!(end, End::AgentHungUp | End::Transferred | End::ServerStopping) {
+        if !matches!(end, End::SocketClosed) {
             let reason = match end {
                 End::ServerStopping => "the server is restarting",
                 _ => "the call ended",

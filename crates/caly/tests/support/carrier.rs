@@ -148,3 +148,14 @@ pub fn quiet_ulaw() -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode([0xFFu8; 160])
 }
+
+/// Saves settings again over the current version.
+pub async fn configure_again(app: &super::TestApp, owner: &super::Owner, settings: Value) {
+    let current = app.get_json("/api/v1/settings", &owner.token).await;
+    let mut body = current["settings"].clone();
+    merge(&mut body, settings);
+    let update = json!({"version": current["version"], "settings": body});
+    let response =
+        app.request(reqwest::Method::PUT, "/api/v1/settings", &owner.token).json(&update).send().await.unwrap();
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+}

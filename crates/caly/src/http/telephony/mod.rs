@@ -118,10 +118,19 @@ fn field<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
     pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
 }
 
-/// The tenant a dialled number belongs to; numbers are stored in E.164.
+/// The tenant a dialled number belongs to; numbers are stored in E.164. Plivo sends them
+/// without the `+`, Exotel in national form (`080…`): both are tried as such.
 async fn tenant_of_number(state: &AppState, number: Option<&str>) -> Result<Option<String>, ApiError> {
-    let Some(number) = number.and_then(|n| caly_core::PhoneNumber::parse(n).ok()) else { return Ok(None) };
-    Ok(state.store.tenant_by_number(number.as_str()).await?)
+    let Some(number) = number.map(str::trim).filter(|n| !n.is_empty()) else { return Ok(None) };
+    let international = (!number.starts_with(['+', '0'])).then(|| format!("+{number}"));
+    for candidate in international.iter().map(String::as_str).chain([number]) {
+        if let Ok(phone) = caly_core::PhoneNumber::parse(candidate)
+            && let Some(tenant) = state.store.tenant_by_number(phone.as_str()).await?
+        {
+            return Ok(Some(tenant));
+        }
+    }
+    Ok(None)
 }
 
 /// A call answered by a carrier's webhook: its row, and the media URL with a fresh token.

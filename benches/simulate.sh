@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Concurrent Twilio calls through the real server with the test voice engine, measured by
+# `caly simulate` (frame intervals, latencies) and by sampling the server's resident memory.
+# Usage: bash benches/simulate.sh [calls] [seconds per call]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+calls="${1:-500}"
+seconds="${2:-30}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}"
+cargo build --release --quiet --bin caly
+caly="$CARGO_TARGET_DIR/release/caly"
+work=$(mktemp -d)
+token="simulated twilio auth token"
+CALY_LISTEN=127.0.0.1:18095 CALY_DATA_DIR="$work" CALY_DEMO=false CALY_LOG_LEVEL=warn \
+  CALY_TELEPHONY_TWILIO_AUTH_TOKEN="$token" "$caly" serve &
+server=$!
+trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
+base=http://127.0.0.1:18095
+for _ in $(seq 200); do curl -fsS "$base/startupz" >/dev/null 2>&1 && break; sleep 0.1; done
+curl -fsS "$base/api/v1/auth/register" -H 'content-type: application/json' -d '{"email": "bench@example.in",
+  "password": "seeded owner passphrase 7", "name": "Bench", "store_name": "Bench Store", "timezone": "Asia/Kolkata",
+  "language": "en"}' >/dev/null
+access=$(curl -fsS "$base/api/v1/auth/login" -H 'content-type: application/json' \
+  -d '{"email": "bench@example.in", "password": "seeded owner passphrase 7"}' \
+  | python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])')
+curl -fsS -X PUT "$base/api/v1/settings" -H "authorization: Bearer $access" -H 'content-type: application/json' \
+  -d '{"version": 0, "settings": {"phone_numbers": ["+918035000001"]}}' >/dev/null
+rss() { awk '/VmRSS/ {print $2}' "/proc/$server/status"; }
+idle=$(rss)
+peak=$idle
+( while sleep 0.5; do r=$(rss) || exit 0; [ "$r" -gt "$(cat "$work/peak" 2>/dev/null || echo 0)" ] && echo "$r" >"$work/peak"; done ) &
+sampler=$!
+TWILIO_AUTH_TOKEN="$token" "$caly" simulate --url "$base" --calls "$calls" \
+  --duration "${seconds}s" --ramp 10s --digits 1007#
+kill $sampler 2>/dev/null || true
+peak=$(cat "$work/peak")
+underruns=$(curl -fsS "$base/metrics" -H "authorization: Bearer $access" | awk '/^caly_pacing_underruns_total/ {print $2}')
+echo "server RSS: idle ${idle} KiB, peak ${peak} KiB, $(( (peak - idle) / calls )) KiB per call"
+echo "pacing underruns (server): ${underruns:-0}"

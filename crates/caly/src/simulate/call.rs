@@ -1,0 +1,214 @@
+//! One simulated Twilio call: the webhook, the media socket, real-time caller audio, and the
+//! timings seen from the caller's side.
+
+use std::{path::Path, sync::Arc, time::Duration};
+
+use anyhow::{Context, bail};
+use base64::{Engine, engine::general_purpose::STANDARD};
+use caly_telephony::twilio::signature;
+use futures::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::{sync::Mutex, time::Instant};
+use tokio_tungstenite::tungstenite::Message;
+
+pub struct Plan {
+    pub base: String,
+    pub to: String,
+    pub account_sid: String,
+    pub auth_token: String,
+    /// 8 kHz PCM the caller says, again and again.
+    pub speech: Vec<i16>,
+    pub digits: Option<String>,
+    pub duration: Duration,
+    pub http: reqwest::Client,
+}
+
+#[derive(Default)]
+pub struct Measured {
+    pub connect_ms: f64,
+    pub greeting_ms: Option<f64>,
+    pub frame_intervals_ms: Vec<f64>,
+    pub turn_ms: Vec<f64>,
+    pub frames: usize,
+}
+
+/// What the reader needs from the writer: when the caller last stopped talking.
+#[derive(Default)]
+struct Shared {
+    speech_ended_at: Option<Instant>,
+}
+
+const FRAME: Duration = Duration::from_millis(20);
+/// Caller turns: this long talking, then this long quiet.
+const TALK: usize = 60;
+const PAUSE: usize = 100;
+
+pub async fn place(plan: &Plan, n: usize) -> anyhow::Result<Measured> {
+    let began = Instant::now();
+    let call_sid = format!("CA{n:032x}");
+    let url = format!("{}/telephony/twilio/voice", plan.base);
+    let params: Vec<(String, String)> = [
+        ("AccountSid", plan.account_sid.as_str()),
+        ("CallSid", &call_sid),
+        ("CallStatus", "ringing"),
+        ("Direction", "inbound"),
+        ("From", &format!("+9198{:08}", n % 100_000_000)),
+        ("To", &plan.to),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let signed = signature::sign(&plan.auth_token, &url, &params);
+    let response = plan.http.post(&url).header("x-twilio-signature", signed).form(&params).send().await?;
+    let status = response.status();
+    let twiml = response.text().await?;
+    if !status.is_success() {
+        bail!("the voice webhook answered {status}: {twiml}");
+    }
+    let stream_url = stream_url(&twiml).with_context(|| format!("no stream URL in {twiml}"))?;
+    let (socket, _) = tokio_tungstenite::connect_async(stream_url.as_str()).await.context("media socket")?;
+    let mut measured = Measured { connect_ms: ms(began.elapsed()), ..Measured::default() };
+    let (mut sink, mut stream) = socket.split();
+    let stream_sid = format!("MZ{n:032x}");
+    sink.send(text(json!({"event": "connected", "protocol": "Call", "version": "1.0.0"}))).await?;
+    sink.send(text(json!({"event": "start", "streamSid": stream_sid, "start": {
+        "accountSid": plan.account_sid, "streamSid": stream_sid, "callSid": call_sid, "tracks": ["inbound"],
+        "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1}}})))
+        .await?;
+    let started = Instant::now();
+    let shared = Arc::new(Mutex::new(Shared::default()));
+    let sink = Arc::new(Mutex::new(sink));
+
+    let reader = {
+        let (shared, sink, stream_sid) = (shared.clone(), sink.clone(), stream_sid.clone());
+        async move {
+            let mut measured = Measured::default();
+            let mut last_frame: Option<Instant> = None;
+            // The server ends the stream after `stop`; how it closes the socket is not measured.
+            while let Some(Ok(message)) = stream.next().await {
+                let Message::Text(message) = message else { continue };
+                let now = Instant::now();
+                let message: Value = serde_json::from_str(&message)?;
+                match message["event"].as_str() {
+                    Some("media") => {
+                        measured.frames += 1;
+                        match last_frame {
+                            Some(last) => measured.frame_intervals_ms.push(ms(now - last)),
+                            None if measured.greeting_ms.is_none() => measured.greeting_ms = Some(ms(now - started)),
+                            None => {
+                                if let Some(ended) = shared.lock().await.speech_ended_at.take() {
+                                    measured.turn_ms.push(ms(now - ended));
+                                }
+                            }
+                        }
+                        last_frame = Some(now);
+                    }
+                    // The utterance is over: the next frame starts a new one.
+                    Some("mark") => {
+                        last_frame = None;
+                        let ack = json!({"event": "mark", "streamSid": stream_sid, "mark": message["mark"]});
+                        sink.lock().await.send(text(ack)).await?;
+                    }
+                    Some("clear") => last_frame = None,
+                    _ => {}
+                }
+            }
+            anyhow::Ok(measured)
+        }
+    };
+    let writer = {
+        let (shared, sink) = (shared.clone(), sink.clone());
+        async move {
+            let mut ticks = tokio::time::interval(FRAME);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+            let frames = usize::try_from(plan.duration.as_millis() / FRAME.as_millis()).unwrap_or(usize::MAX);
+            let mut spoken = 0;
+            for frame in 0..frames {
+                ticks.tick().await;
+                if frame == 100
+                    && let Some(digits) = &plan.digits
+                {
+                    for digit in digits.chars() {
+                        let dtmf =
+                            json!({"event": "dtmf", "streamSid": stream_sid, "dtmf": {"digit": digit.to_string()}});
+                        sink.lock().await.send(text(dtmf)).await?;
+                    }
+                }
+                // Quiet while greeted (2 s), then turns of talk and pause.
+                let phase = frame.checked_sub(100).map(|f| f % (TALK + PAUSE));
+                let talking = phase.is_some_and(|p| p < TALK);
+                let pcm: Vec<i16> = if talking {
+                    let start = (spoken * 160) % plan.speech.len().max(1);
+                    spoken += 1;
+                    (0..160).map(|i| plan.speech.get((start + i) % plan.speech.len()).copied().unwrap_or(0)).collect()
+                } else {
+                    vec![0; 160]
+                };
+                if phase == Some(TALK) {
+                    shared.lock().await.speech_ended_at = Some(Instant::now());
+                }
+                let mut ulaw = Vec::with_capacity(160);
+                caly_audio::g711::encode_ulaw(&pcm, &mut ulaw);
+                let media = json!({"event": "media", "streamSid": stream_sid,
+                    "media": {"track": "inbound", "chunk": frame.to_string(), "payload": STANDARD.encode(&ulaw)}});
+                sink.lock().await.send(text(media)).await?;
+            }
+            let stop = json!({"event": "stop", "streamSid": stream_sid, "stop": {"callSid": call_sid}});
+            let mut sink = sink.lock().await;
+            sink.send(text(stop)).await?;
+            sink.close().await?;
+            anyhow::Ok(())
+        }
+    };
+    let (heard, said) = tokio::join!(reader, writer);
+    said?;
+    let heard = heard?;
+    measured.greeting_ms = heard.greeting_ms;
+    measured.frame_intervals_ms = heard.frame_intervals_ms;
+    measured.turn_ms = heard.turn_ms;
+    measured.frames = heard.frames;
+    Ok(measured)
+}
+
+fn text(message: Value) -> Message {
+    Message::Text(message.to_string().into())
+}
+
+fn ms(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1_000.0
+}
+
+/// The `<Stream url="…">` of a TwiML answer, unescaped.
+fn stream_url(twiml: &str) -> Option<String> {
+    let start = twiml.find("<Stream url=\"")? + "<Stream url=\"".len();
+    let end = start + twiml[start..].find('"')?;
+    Some(twiml[start..end].replace("&amp;", "&"))
+}
+
+/// A mono 16-bit PCM WAV at 8 kHz.
+pub fn read_wav(path: &Path) -> anyhow::Result<Vec<i16>> {
+    let bytes = std::fs::read(path)?;
+    let field = |at: usize| bytes.get(at..at + 4).map(|b| [b[0], b[1], b[2], b[3]]);
+    anyhow::ensure!(field(0) == Some(*b"RIFF") && field(8) == Some(*b"WAVE"), "not a WAV file");
+    let channels = u16::from_le_bytes([bytes[22], bytes[23]]);
+    let rate = u32::from_le_bytes(field(24).context("short header")?);
+    let bits = u16::from_le_bytes([bytes[34], bytes[35]]);
+    anyhow::ensure!(channels == 1 && rate == 8_000 && bits == 16, "needs mono 16-bit PCM at 8 kHz");
+    let data = (12..bytes.len().saturating_sub(8)).find(|&at| field(at) == Some(*b"data")).context("no data chunk")?;
+    Ok(bytes[data + 8..].chunks_exact(2).map(|pair| i16::from_le_bytes([pair[0], pair[1]])).collect())
+}
+
+/// 1.2 s of noise shaped like syllables (4 per second), loud enough to be speech.
+pub fn speech_like_noise() -> Vec<i16> {
+    let mut state: u32 = 0x2545_f491;
+    (0..9_600)
+        .map(|i| {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            let noise = f64::from(state as i32) / f64::from(i32::MAX);
+            let envelope = 0.3 + 0.7 * (std::f64::consts::PI * f64::from(i % 2_000) / 2_000.0).sin();
+            (9_000.0 * envelope * noise) as i16
+        })
+        .collect()
+}

@@ -1,0 +1,166 @@
+//! `caly simulate`: places N concurrent calls against a running server as Twilio would — a
+//! signed voice webhook, then the media WebSocket with real-time 20 ms μ-law frames of a WAV or
+//! of speech-like noise and silence, keypad digits, marks acknowledged — and reports connect
+//! time, greeting latency, outbound frame intervals and per-turn latency as percentiles.
+
+mod call;
+
+use std::{path::PathBuf, time::Duration};
+
+use anyhow::Context;
+use serde::Serialize;
+
+#[derive(Debug, clap::Args)]
+pub struct SimulateArgs {
+    /// The server, as the webhooks are signed for it (its `telephony.public_url`).
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    pub url: String,
+    /// Calls at once.
+    #[arg(long, default_value_t = 10)]
+    pub calls: usize,
+    /// How long each call lasts.
+    #[arg(long, default_value = "20s", value_parser = humantime_serde::re::humantime::parse_duration)]
+    pub duration: Duration,
+    /// Calls start spread evenly over this long.
+    #[arg(long, default_value = "5s", value_parser = humantime_serde::re::humantime::parse_duration)]
+    pub ramp: Duration,
+    /// The number dialled: a store's number.
+    #[arg(long, default_value = "+918035000001")]
+    pub to: String,
+    #[arg(long, env = "TWILIO_ACCOUNT_SID", default_value = "ACsimulated")]
+    pub account_sid: String,
+    /// The Twilio auth token the webhooks are signed with (the store's or `telephony.twilio_auth_token`).
+    #[arg(long, env = "TWILIO_AUTH_TOKEN", hide_env_values = true)]
+    pub auth_token: String,
+    /// What callers say: a mono 16-bit PCM WAV at 8 kHz; default: speech-like noise.
+    #[arg(long, value_name = "FILE")]
+    pub wav: Option<PathBuf>,
+    /// Keys each caller types once the greeting is over, e.g. `1007#`.
+    #[arg(long)]
+    pub digits: Option<String>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Percentiles of one measure, in milliseconds.
+#[derive(Debug, Serialize)]
+pub struct Spread {
+    pub count: usize,
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub p999: f64,
+    pub max: f64,
+}
+
+impl Spread {
+    fn of(mut values: Vec<f64>) -> Self {
+        values.sort_by(f64::total_cmp);
+        let at = |q: f64| {
+            if values.is_empty() {
+                return 0.0;
+            }
+            let index = ((values.len() as f64 * q).ceil() as usize).clamp(1, values.len()) - 1;
+            (values[index] * 100.0).round() / 100.0
+        };
+        Self { count: values.len(), p50: at(0.5), p90: at(0.9), p99: at(0.99), p999: at(0.999), max: at(1.0) }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub calls: usize,
+    pub failed: usize,
+    pub connect_ms: Spread,
+    pub greeting_ms: Spread,
+    /// Gaps between consecutive agent frames within an utterance.
+    pub frame_interval_ms: Spread,
+    /// From the end of the caller's speech to the agent's first frame (includes the VAD's
+    /// 500 ms end-of-speech wait).
+    pub turn_ms: Spread,
+    pub frames_received: usize,
+    pub errors: Vec<String>,
+}
+
+pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let speech = match &args.wav {
+        Some(path) => call::read_wav(path).with_context(|| format!("reading {}", path.display()))?,
+        None => call::speech_like_noise(),
+    };
+    let shared = std::sync::Arc::new(call::Plan {
+        base: args.url.trim_end_matches('/').to_owned(),
+        to: args.to.clone(),
+        account_sid: args.account_sid.clone(),
+        auth_token: args.auth_token.clone(),
+        speech,
+        digits: args.digits.clone(),
+        duration: args.duration,
+        http: reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?,
+    });
+    let mut calls = tokio::task::JoinSet::new();
+    let gap = args.ramp / u32::try_from(args.calls.max(1)).unwrap_or(u32::MAX);
+    for n in 0..args.calls {
+        let plan = shared.clone();
+        calls.spawn(async move {
+            tokio::time::sleep(gap * u32::try_from(n).unwrap_or(u32::MAX)).await;
+            call::place(&plan, n).await
+        });
+    }
+    let (mut connect, mut greeting, mut intervals, mut turns) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut failed, mut frames, mut errors) = (0, 0, Vec::new());
+    while let Some(done) = calls.join_next().await {
+        match done? {
+            Ok(measured) => {
+                connect.push(measured.connect_ms);
+                greeting.extend(measured.greeting_ms);
+                intervals.extend(measured.frame_intervals_ms);
+                turns.extend(measured.turn_ms);
+                frames += measured.frames;
+            }
+            Err(error) => {
+                failed += 1;
+                if errors.len() < 10 {
+                    errors.push(format!("{error:#}"));
+                }
+            }
+        }
+    }
+    let report = Report {
+        calls: args.calls,
+        failed,
+        connect_ms: Spread::of(connect),
+        greeting_ms: Spread::of(greeting),
+        frame_interval_ms: Spread::of(intervals),
+        turn_ms: Spread::of(turns),
+        frames_received: frames,
+        errors,
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_report(&report);
+    }
+    anyhow::ensure!(report.failed == 0, "{} of {} calls failed", report.failed, report.calls);
+    Ok(())
+}
+
+fn print_report(report: &Report) {
+    println!("{} calls, {} failed, {} agent frames received", report.calls, report.failed, report.frames_received);
+    println!("{:<22} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}", "ms", "count", "p50", "p90", "p99", "p99.9", "max");
+    for (name, spread) in [
+        ("connect", &report.connect_ms),
+        ("greeting latency", &report.greeting_ms),
+        ("frame interval", &report.frame_interval_ms),
+        ("turn latency", &report.turn_ms),
+    ] {
+        println!(
+            "{name:<22} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}",
+            spread.count, spread.p50, spread.p90, spread.p99, spread.p999, spread.max
+        );
+    }
+    for error in &report.errors {
+        println!("error: {error}");
+    }
+}

@@ -204,30 +204,22 @@ impl Default for Recording {
 }
 
 /// `203.0.113.7`, `203.0.113.0/24`, `2001:db8::/32`.
-fn is_network(text: &str) -> bool {
-    let (address, prefix) = text.split_once('/').unwrap_or((text, ""));
-    match address.parse::<std::net::IpAddr>() {
-        Ok(ip) if prefix.is_empty() => !ip.is_unspecified(),
-        Ok(ip) => prefix.parse::<u8>().is_ok_and(|bits| bits <= if ip.is_ipv4() { 32 } else { 128 }),
-        Err(_) => false,
-    }
+fn network(text: &str) -> Option<ipnet::IpNet> {
+    text.parse()
+        .ok()
+        .or_else(|| text.parse::<std::net::IpAddr>().ok().filter(|ip| !ip.is_unspecified()).map(Into::into))
 }
 
-/// Whether `ip` is in `network` (as [`is_network`] accepts it).
-pub fn network_contains(network: &str, ip: std::net::IpAddr) -> bool {
-    let (address, prefix) = network.split_once('/').unwrap_or((network, ""));
-    let Ok(base) = address.parse::<std::net::IpAddr>() else { return false };
-    let bits = |ip: std::net::IpAddr| match ip {
-        std::net::IpAddr::V4(v4) => (u128::from(u32::from(v4)) << 96, 32u32),
-        std::net::IpAddr::V6(v6) => (u128::from(v6), 128u32),
-    };
-    let ((base, width), (candidate, candidate_width)) = (bits(base), bits(ip.to_canonical()));
-    if width != candidate_width {
-        return false;
+/// Whether `ip` (IPv4-mapped IPv6 taken as IPv4) is in `network`, as [`network`] reads it.
+pub fn network_contains(network_text: &str, ip: std::net::IpAddr) -> bool {
+    network(network_text).is_some_and(|network| network.contains(&ip.to_canonical()))
+}
+
+impl TelephonySettings {
+    /// Whether Exotel's requests may come from `ip`: any address when no list is set.
+    pub fn exotel_allows(&self, ip: std::net::IpAddr) -> bool {
+        self.exotel_allowed_ips.is_empty() || self.exotel_allowed_ips.iter().any(|n| network_contains(n, ip))
     }
-    let prefix: u32 = if prefix.is_empty() { width } else { prefix.parse().unwrap_or(width) };
-    let mask = if prefix == 0 { 0 } else { u128::MAX << (128 - prefix) };
-    base & mask == candidate & mask
 }
 
 const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
@@ -325,8 +317,8 @@ impl Settings {
                 Err(invalid) => errors.push(("telephony/escalation_number".into(), invalid)),
             }
         }
-        for (i, network) in self.telephony.exotel_allowed_ips.iter().enumerate() {
-            if !is_network(network) {
+        for (i, text) in self.telephony.exotel_allowed_ips.iter().enumerate() {
+            if network(text).is_none() {
                 let invalid = Invalid::new("invalid_network", "must be an IP address or CIDR, such as 203.0.113.0/24");
                 errors.push((format!("telephony/exotel_allowed_ips/{i}"), invalid));
             }

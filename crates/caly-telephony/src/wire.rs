@@ -71,6 +71,12 @@ pub(crate) fn pcm16_bytes(pcm: &[i16], bytes: &mut Vec<u8>) {
     bytes.extend(pcm.iter().flat_map(|sample| sample.to_le_bytes()));
 }
 
+/// Compares secrets (signatures, credentials) in time that does not depend on where they differ.
+pub(crate) fn same(a: &str, b: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    a.as_bytes().ct_eq(b.as_bytes()).into()
+}
+
 /// A DTMF key as sent: one of `0-9 * # A-D`.
 pub(crate) fn dtmf_digit(digit: &str) -> Result<char, MediaError> {
     let mut chars = digit.chars();

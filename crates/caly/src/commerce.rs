@@ -51,9 +51,7 @@ async fn shopify(
     connection: &StoreConnection,
 ) -> Result<Arc<dyn Commerce>, ConversationError> {
     const TOKEN: &str = "shopify_access_token";
-    let sealed = state.store.sealed_secret(tenant_id, TOKEN).await?;
-    let token = sealed.and_then(|sealed| state.secrets.open(tenant_id, TOKEN, &sealed));
-    let Some(access_token) = token else {
+    let Some(access_token) = crate::secrets::stored(&state.store, &state.secrets, tenant_id, TOKEN).await? else {
         return Err(CommerceError::Unavailable("the Shopify access token is not set".into()).into());
     };
     let base_url = match &state.config.commerce.shopify_endpoint {

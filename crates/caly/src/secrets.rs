@@ -45,6 +45,22 @@ impl SecretBox {
     }
 }
 
+/// A tenant's stored credential `name`, opened. One that will not open (sealed under another
+/// settings key) is logged and counts as not set.
+pub async fn stored(
+    store: &caly_store::Store,
+    secrets: &SecretBox,
+    tenant_id: &str,
+    name: &str,
+) -> Result<Option<String>, caly_store::StoreError> {
+    let Some(sealed) = store.sealed_secret(tenant_id, name).await? else { return Ok(None) };
+    let opened = secrets.open(tenant_id, name, &sealed);
+    if opened.is_none() {
+        tracing::error!(tenant_id, credential = name, "a stored credential does not open");
+    }
+    Ok(opened)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

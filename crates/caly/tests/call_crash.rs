@@ -36,6 +36,19 @@ async fn ready(client: &reqwest::Client, base: &str) {
     panic!("caly did not start");
 }
 
+async fn sign_in(client: &reqwest::Client, base: &str) -> String {
+    let login: serde_json::Value = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({"email": "asha@example.in", "password": "a long enough passphrase 7"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    login["access_token"].as_str().unwrap().to_owned()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_cut_off_by_a_crash_is_closed_as_interrupted_with_what_was_said() {
     let dir = tempfile::tempdir().unwrap();
@@ -47,16 +60,7 @@ async fn a_call_cut_off_by_a_crash_is_closed_as_interrupted_with_what_was_said()
     let account = json!({"email": "asha@example.in", "password": "a long enough passphrase 7", "name": "Asha",
         "store_name": "Kurta Ghar", "timezone": "Asia/Kolkata", "language": "en"});
     assert_eq!(client.post(format!("{base}/api/v1/auth/register")).json(&account).send().await.unwrap().status(), 201);
-    let login: serde_json::Value = client
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&json!({"email": "asha@example.in", "password": "a long enough passphrase 7"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = login["access_token"].as_str().unwrap().to_owned();
+    let token = sign_in(&client, &base).await;
     let settings = json!({"version": 0, "settings": {"phone_numbers": [STORE_NUMBER]}});
     assert_eq!(
         client
@@ -102,16 +106,7 @@ async fn a_call_cut_off_by_a_crash_is_closed_as_interrupted_with_what_was_said()
 
     let mut server = start(dir.path(), port);
     ready(&client, &base).await;
-    let login: serde_json::Value = client
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&json!({"email": "asha@example.in", "password": "a long enough passphrase 7"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = login["access_token"].as_str().unwrap();
+    let token = &sign_in(&client, &base).await;
     let calls: serde_json::Value =
         client.get(format!("{base}/api/v1/calls")).bearer_auth(token).send().await.unwrap().json().await.unwrap();
     let call_id = calls["items"][0]["id"].as_str().unwrap();

@@ -129,12 +129,7 @@ on_both_engines! {
 
         // Stored: the call, every turn, the interrupted one cut short, and the recording.
         let path = format!("/api/v1/calls/{call_id}");
-        let mut detail = app.get_json(&path, &owner.token).await;
-        for _ in 0..100 {
-            if detail["status"] == "completed" && detail["recording_url"].is_string() { break }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            detail = app.get_json(&path, &owner.token).await;
-        }
+        let detail = carrier::call_when(&app, &owner.token, &call_id, |d| d["status"] == "completed" && d["recording_url"].is_string()).await;
         assert_eq!(detail["status"], "completed");
         assert_eq!(detail["end_reason"], "caller_hung_up");
         assert_eq!(detail["direction"], "inbound");
@@ -384,14 +379,7 @@ async fn a_browser_test_call_streams_16_khz_pcm_to_a_signed_in_supervisor() {
     call.send(json!({"event": "mark", "name": "u2"})).await;
     assert!(matches!(call.next().await, Heard::Closed(Some(1000))));
     let call_id = started["call_id"].as_str().unwrap();
-    let mut detail = app.get_json(&format!("/api/v1/calls/{call_id}"), &owner.token).await;
-    for _ in 0..50 {
-        if detail["status"] == "completed" {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        detail = app.get_json(&format!("/api/v1/calls/{call_id}"), &owner.token).await;
-    }
+    let detail = carrier::call_when(&app, &owner.token, call_id, |d| d["status"] == "completed").await;
     assert_eq!(detail["direction"], "web");
     assert_eq!(detail["end_reason"], "agent_hung_up");
 }

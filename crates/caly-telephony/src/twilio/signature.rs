@@ -6,10 +6,9 @@
 use hmac::{Hmac, KeyInit, Mac};
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 use url::Url;
 
-use crate::wire::base64_text;
+use crate::wire::{base64_text, same};
 
 /// The signature Twilio would send for a form-encoded request.
 pub fn sign(auth_token: &str, url: &str, params: &[(String, String)]) -> String {
@@ -33,16 +32,8 @@ pub fn verify_form(auth_token: &str, url: &str, params: &[(String, String)], sig
 pub fn verify_body(auth_token: &str, url: &str, body: &[u8], signature: &str) -> bool {
     let Ok(parsed) = Url::parse(url) else { return false };
     let Some((_, claimed)) = parsed.query_pairs().find(|(name, _)| name == "bodySHA256") else { return false };
-    let actual = hex_lower(&Sha256::digest(body));
+    let actual = hex::encode(Sha256::digest(body));
     same(&actual, &claimed) && verify_form(auth_token, url, &[], signature)
-}
-
-fn same(a: &str, b: &str) -> bool {
-    a.as_bytes().ct_eq(b.as_bytes()).into()
-}
-
-fn hex_lower(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The URL as given, without its port and with the scheme's default port (string surgery

@@ -29,14 +29,14 @@ impl Credential {
     }
 }
 
-/// The credential for `tenant_id`, if it or the deployment has one. A stored credential that
-/// will not open (another settings key) counts as none, and is logged.
-pub async fn credential(state: &AppState, tenant_id: &str, which: Credential) -> anyhow::Result<Option<String>> {
-    if let Some(sealed) = state.store.sealed_secret(tenant_id, which.name()).await? {
-        match state.secrets.open(tenant_id, which.name(), &sealed) {
-            Some(value) => return Ok(Some(value)),
-            None => tracing::error!(tenant_id, credential = which.name(), "a stored credential does not open"),
-        }
+/// The credential for `tenant_id`, if it or the deployment has one.
+pub async fn credential(
+    state: &AppState,
+    tenant_id: &str,
+    which: Credential,
+) -> Result<Option<String>, caly_store::StoreError> {
+    if let Some(value) = crate::secrets::stored(&state.store, &state.secrets, tenant_id, which.name()).await? {
+        return Ok(Some(value));
     }
     let config = &state.config.telephony;
     Ok(match which {

@@ -61,7 +61,8 @@ struct Utterance {
 enum End {
     CallerHungUp,
     AgentHungUp,
-    Transferred,
+    /// Handed to a person at this number.
+    Transferred(String),
     SocketClosed,
     ServerStopping,
 }
@@ -105,6 +106,9 @@ struct Session<'a> {
     hang_up_when_played: bool,
     started: bool,
     outgoing: Vec<Outbound>,
+    /// Caller audio at the engine's rate, reused frame after frame.
+    engine_audio: Vec<i16>,
+    engine_outputs: Vec<VoiceOutput>,
     last_frame_at: Instant,
 }
 
@@ -136,6 +140,8 @@ impl<'a> Session<'a> {
             hang_up_when_played: false,
             started: false,
             outgoing: Vec::new(),
+            engine_audio: Vec::new(),
+            engine_outputs: Vec::new(),
             last_frame_at: Instant::now(),
         })
     }
@@ -226,20 +232,18 @@ impl<'a> Session<'a> {
                     tracing::error!(%error, "recording stopped");
                     self.recorder = None;
                 }
-                let mut engine_audio = Vec::new();
-                match &mut self.to_engine {
-                    Some(resampler) => resampler.push(&pcm, &mut engine_audio),
-                    None => engine_audio = pcm,
-                }
-                let mut frames = Vec::new();
-                self.engine_frames.push(&engine_audio, |frame| frames.push(frame.to_vec()));
-                for frame in frames {
-                    let outputs = self.engine.handle(VoiceInput::Audio(&frame));
-                    if let Some(end) = self.perform(outputs) {
-                        return Some(end);
+                let audio = match &mut self.to_engine {
+                    Some(resampler) => {
+                        self.engine_audio.clear();
+                        resampler.push(&pcm, &mut self.engine_audio);
+                        &self.engine_audio
                     }
-                }
-                None
+                    None => &pcm,
+                };
+                let (engine, outputs) = (&mut self.engine, &mut self.engine_outputs);
+                self.engine_frames.push(audio, |frame| outputs.extend(engine.handle(VoiceInput::Audio(frame))));
+                let outputs = std::mem::take(&mut self.engine_outputs);
+                self.perform(outputs)
             }
             CallEvent::Dtmf(key) => {
                 let typed = self.digits.key(key, Instant::now().into_std())?;
@@ -380,17 +384,7 @@ impl<'a> Session<'a> {
             return None;
         };
         self.turn(Speaker::System, format!("transferred to {number}: {reason}"), None);
-        let (state, setup) = (self.state.clone(), self.setup);
-        let (tenant, carrier, carrier_call, dial_url) =
-            (setup.tenant_id.clone(), setup.carrier, setup.carrier_call_id.clone(), setup.dial_url.clone());
-        tokio::spawn(async move {
-            let Some(carrier_call) = carrier_call else { return };
-            let request = carrier_api::Request::Transfer { number: &number, dial_url: &dial_url };
-            if let Err(error) = carrier_api::perform(&state, &tenant, carrier, &carrier_call, request).await {
-                tracing::error!(%error, "the transfer request failed");
-            }
-        });
-        Some(End::Transferred)
+        Some(End::Transferred(number))
     }
 
     async fn finish(&mut self, end: End) {
@@ -398,22 +392,20 @@ impl<'a> Session<'a> {
         let (status, outcome, reason) = match end {
             End::CallerHungUp => (CallStatus::Completed, Some(Outcome::Resolved), "caller_hung_up"),
             End::AgentHungUp => (CallStatus::Completed, Some(Outcome::Resolved), "agent_hung_up"),
-            End::Transferred => (CallStatus::Completed, Some(Outcome::Transferred), "transferred"),
+            End::Transferred(_) => (CallStatus::Completed, Some(Outcome::Transferred), "transferred"),
             End::SocketClosed => (CallStatus::Completed, Some(Outcome::Abandoned), "stream_closed"),
             End::ServerStopping => (CallStatus::Interrupted, None, "server_stopped"),
         };
-        if matches!(end, End::AgentHungUp)
-            && let Some(carrier_call) = &self.setup.carrier_call_id
-            && let Err(error) = carrier_api::perform(
-                self.state,
-                &self.setup.tenant_id,
-                self.setup.carrier,
-                carrier_call,
-                carrier_api::Request::HangUp,
-            )
-            .await
+        let request = match &end {
+            End::Transferred(number) => Some(carrier_api::Request::Transfer { number, dial_url: &self.setup.dial_url }),
+            End::AgentHungUp => Some(carrier_api::Request::HangUp),
+            _ => None,
+        };
+        if let (Some(request), Some(carrier_call)) = (request, &self.setup.carrier_call_id)
+            && let Err(error) =
+                carrier_api::perform(self.state, &self.setup.tenant_id, self.setup.carrier, carrier_call, request).await
         {
-            tracing::warn!(%error, "the hang-up request failed; the stream is closed anyway");
+            tracing::error!(%error, "the carrier did not take the {reason} request; the stream is closed anyway");
         }
         if let Some(recorder) = self.recorder.take() {
             match recorder.finish(self.state.recordings.as_ref(), &self.setup.tenant_id, &self.setup.call_id).await {
@@ -423,7 +415,7 @@ impl<'a> Session<'a> {
                 Err(error) => tracing::error!(%error, "the recording could not be stored"),
             }
         }
-        let _ = self.writes.send(Write::Finish { end: Box::new(Ending { status, outcome, reason, at }) });
+        let _ = self.writes.send(Write::Finish(Ending { status, outcome, reason, at }));
         tracing::info!(reason, "call ended");
     }
 }

@@ -2,12 +2,9 @@
 //! rate. Written to a file under the data dir while the call lasts (memory stays flat however
 //! long it is), then put into the object store under `<tenant>/<call>.wav`.
 
-use std::{
-    fs::File,
-    io::{BufWriter, Seek, SeekFrom, Write},
-    path::PathBuf,
-};
+use std::{fs::File, io::BufWriter, path::PathBuf};
 
+use hound::{SampleFormat, WavSpec, WavWriter};
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload, path::Path as ObjectPath};
 
 /// Agent audio buffered waiting for caller audio to pair with; beyond this (1 s at 16 kHz)
@@ -16,54 +13,42 @@ const MAX_UNPAIRED: usize = 16_000;
 
 pub struct Recorder {
     path: PathBuf,
-    file: BufWriter<File>,
-    rate: u32,
-    frames: u32,
+    wav: WavWriter<BufWriter<File>>,
     agent: Vec<i16>,
 }
 
 impl Recorder {
-    pub fn create(dir: &std::path::Path, call_id: &str, rate: u32) -> std::io::Result<Self> {
+    pub fn create(dir: &std::path::Path, call_id: &str, rate: u32) -> Result<Self, hound::Error> {
         std::fs::create_dir_all(dir)?;
         let path = dir.join(format!("{call_id}.wav.part"));
-        let mut file = BufWriter::new(File::create(&path)?);
-        file.write_all(&wav_header(rate, 0))?;
-        Ok(Self { path, file, rate, frames: 0, agent: Vec::new() })
+        let spec = WavSpec { channels: 2, sample_rate: rate, bits_per_sample: 16, sample_format: SampleFormat::Int };
+        Ok(Self { wav: WavWriter::create(&path, spec)?, path, agent: Vec::new() })
     }
 
     /// The caller's audio, paired with whatever the agent played meanwhile.
-    pub fn caller(&mut self, samples: &[i16]) -> std::io::Result<()> {
+    pub fn caller(&mut self, samples: &[i16]) -> Result<(), hound::Error> {
         let paired = samples.len().min(self.agent.len());
-        let agent: Vec<i16> =
-            self.agent.drain(..paired).chain(std::iter::repeat_n(0, samples.len() - paired)).collect();
-        self.write(samples.iter().copied(), agent.into_iter())
+        let silence = std::iter::repeat_n(0, samples.len() - paired);
+        write(&mut self.wav, samples.iter().copied(), self.agent.drain(..paired).chain(silence))
     }
 
-    pub fn agent(&mut self, samples: &[i16]) -> std::io::Result<()> {
+    pub fn agent(&mut self, samples: &[i16]) -> Result<(), hound::Error> {
         self.agent.extend_from_slice(samples);
         if self.agent.len() > MAX_UNPAIRED {
-            let agent = std::mem::take(&mut self.agent);
-            self.write(std::iter::repeat_n(0, agent.len()), agent.into_iter())?;
+            self.flush_agent()?;
         }
         Ok(())
     }
 
-    fn write(&mut self, left: impl Iterator<Item = i16>, right: impl Iterator<Item = i16>) -> std::io::Result<()> {
-        for (l, r) in left.zip(right) {
-            self.file.write_all(&l.to_le_bytes())?;
-            self.file.write_all(&r.to_le_bytes())?;
-            self.frames += 1;
-        }
-        Ok(())
+    /// Agent audio with no caller audio to pair with, against silence.
+    fn flush_agent(&mut self) -> Result<(), hound::Error> {
+        write(&mut self.wav, std::iter::repeat_n(0, self.agent.len()), self.agent.drain(..))
     }
 
     /// Completes the WAV and stores it; returns its key.
     pub async fn finish(mut self, store: &dyn ObjectStore, tenant_id: &str, call_id: &str) -> anyhow::Result<String> {
-        let agent = std::mem::take(&mut self.agent);
-        self.write(std::iter::repeat_n(0, agent.len()), agent.into_iter())?;
-        self.file.seek(SeekFrom::Start(0))?;
-        self.file.write_all(&wav_header(self.rate, self.frames))?;
-        self.file.flush()?;
+        self.flush_agent()?;
+        self.wav.finalize()?;
         let bytes = tokio::fs::read(&self.path).await?;
         let key = format!("{tenant_id}/{call_id}.wav");
         store.put(&ObjectPath::from(key.as_str()), PutPayload::from(bytes)).await?;
@@ -72,31 +57,16 @@ impl Recorder {
     }
 }
 
-/// A 44-byte RIFF header for `frames` stereo 16-bit frames at `rate`.
-fn wav_header(rate: u32, frames: u32) -> [u8; 44] {
-    let data = frames * 4;
-    let mut header = [0u8; 44];
-    let fields: [&[u8]; 13] = [
-        b"RIFF",
-        &(36 + data).to_le_bytes(),
-        b"WAVEfmt ",
-        &16u32.to_le_bytes(),
-        &1u16.to_le_bytes(),
-        &2u16.to_le_bytes(),
-        &rate.to_le_bytes(),
-        &(rate * 4).to_le_bytes(),
-        &4u16.to_le_bytes(),
-        &16u16.to_le_bytes(),
-        b"data",
-        &data.to_le_bytes(),
-        &[],
-    ];
-    let mut at = 0;
-    for field in fields {
-        header[at..at + field.len()].copy_from_slice(field);
-        at += field.len();
+fn write(
+    wav: &mut WavWriter<BufWriter<File>>,
+    left: impl Iterator<Item = i16>,
+    right: impl Iterator<Item = i16>,
+) -> Result<(), hound::Error> {
+    for (l, r) in left.zip(right) {
+        wav.write_sample(l)?;
+        wav.write_sample(r)?;
     }
-    header
+    Ok(())
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ pub enum Write {
     Turn { utterance: Option<u64>, turn: Turn },
     Interrupted { utterance: u64, heard: String, at: i64 },
     Recording { key: String, at: i64 },
-    Finish { end: Box<Ending> },
+    Finish(Ending),
 }
 
 /// How a call ended, owned so it can cross the channel.
@@ -46,7 +46,7 @@ pub fn spawn(
                     None => Ok(()),
                 },
                 Write::Recording { key, at } => store.set_recording(tenant, call, &key, at).await.map(drop),
-                Write::Finish { end } => store
+                Write::Finish(end) => store
                     .finish_call(
                         tenant,
                         call,

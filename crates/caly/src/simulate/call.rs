@@ -187,15 +187,13 @@ fn stream_url(twiml: &str) -> Option<String> {
 
 /// A mono 16-bit PCM WAV at 8 kHz.
 pub fn read_wav(path: &Path) -> anyhow::Result<Vec<i16>> {
-    let bytes = std::fs::read(path)?;
-    let field = |at: usize| bytes.get(at..at + 4).map(|b| [b[0], b[1], b[2], b[3]]);
-    anyhow::ensure!(field(0) == Some(*b"RIFF") && field(8) == Some(*b"WAVE"), "not a WAV file");
-    let channels = u16::from_le_bytes([bytes[22], bytes[23]]);
-    let rate = u32::from_le_bytes(field(24).context("short header")?);
-    let bits = u16::from_le_bytes([bytes[34], bytes[35]]);
-    anyhow::ensure!(channels == 1 && rate == 8_000 && bits == 16, "needs mono 16-bit PCM at 8 kHz");
-    let data = (12..bytes.len().saturating_sub(8)).find(|&at| field(at) == Some(*b"data")).context("no data chunk")?;
-    Ok(bytes[data + 8..].chunks_exact(2).map(|pair| i16::from_le_bytes([pair[0], pair[1]])).collect())
+    let mut reader = hound::WavReader::open(path)?;
+    let spec = reader.spec();
+    anyhow::ensure!(
+        spec.channels == 1 && spec.sample_rate == 8_000 && spec.bits_per_sample == 16,
+        "needs mono 16-bit PCM at 8 kHz"
+    );
+    Ok(reader.samples::<i16>().collect::<Result<_, _>>()?)
 }
 
 /// 1.2 s of noise shaped like syllables (4 per second), loud enough to be speech.

@@ -149,6 +149,21 @@ pub fn quiet_ulaw() -> String {
     base64::engine::general_purpose::STANDARD.encode([0xFFu8; 160])
 }
 
+/// The call's detail once `done` holds for it (its writes trail the call by a moment), or as it
+/// is after 5 s.
+pub async fn call_when(app: &super::TestApp, token: &str, call_id: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let path = format!("/api/v1/calls/{call_id}");
+    let mut detail = app.get_json(&path, token).await;
+    for _ in 0..100 {
+        if done(&detail) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        detail = app.get_json(&path, token).await;
+    }
+    detail
+}
+
 /// Saves settings again over the current version.
 pub async fn configure_again(app: &super::TestApp, owner: &super::Owner, settings: Value) {
     let current = app.get_json("/api/v1/settings", &owner.token).await;

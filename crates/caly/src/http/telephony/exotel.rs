@@ -8,54 +8,37 @@ use axum::{
     http::{HeaderMap, StatusCode, Uri, header},
     response::{IntoResponse, Response},
 };
-use base64::{Engine, engine::general_purpose::STANDARD};
 use caly_core::call::Direction;
 use caly_guard::client_ip::ClientIp;
 use caly_telephony::{Carrier, exotel};
-use subtle::ConstantTimeEq;
 
-use super::{Leg, Refusal, field, form_pairs, open_call, refuse, tenant_of_number};
+use super::{Denied, Leg, Refusal, field, form_pairs, open_call, respond, tenant_of_number};
 use crate::{
     call::credentials::{Credential, credential},
     http::{audit::AuditContext, error::ApiError},
     state::AppState,
 };
 
-fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
-    let encoded = headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Basic ")?;
-    let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
-    let (user, password) = decoded.split_once(':')?;
-    Some((user.to_owned(), password.to_owned()))
-}
-
-fn same(a: &str, b: &str) -> bool {
-    a.as_bytes().ct_eq(b.as_bytes()).into()
-}
-
+/// The tenant the call is for, once its Basic credentials and address are accepted.
 async fn admitted(
     state: &AppState,
     headers: &HeaderMap,
     client: Option<std::net::IpAddr>,
     params: &[(String, String)],
-) -> Result<Result<String, Refusal>, ApiError> {
-    let Some(tenant_id) = tenant_of_number(state, field(params, "CallTo").or(field(params, "To"))).await? else {
-        return Ok(Err(Refusal::UnknownNumber));
-    };
-    let key = credential(state, &tenant_id, Credential::ExotelApiKey).await.map_err(ApiError::internal)?;
-    let token = credential(state, &tenant_id, Credential::ExotelApiToken).await.map_err(ApiError::internal)?;
-    let (Some(key), Some(token)) = (key, token) else { return Ok(Err(Refusal::NoCredentials)) };
-    match basic_credentials(headers) {
-        Some((user, password)) if same(&user, &key) & same(&password, &token) => {}
-        _ => return Ok(Err(Refusal::BadSignature)),
+) -> Result<String, Denied> {
+    let tenant_id = tenant_of_number(state, field(params, "CallTo").or(field(params, "To"))).await?;
+    let key = credential(state, &tenant_id, Credential::ExotelApiKey).await?;
+    let token = credential(state, &tenant_id, Credential::ExotelApiToken).await?;
+    let (Some(key), Some(token)) = (key, token) else { return Err(Refusal::NoCredentials.into()) };
+    let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    if !exotel::basic_credentials_match(authorization, &key, &token) {
+        return Err(Refusal::BadSignature.into());
     }
     let settings = crate::commerce::settings_of(state, &tenant_id).await?;
-    let allowed = &settings.telephony.exotel_allowed_ips;
-    if !allowed.is_empty()
-        && !client.is_some_and(|ip| allowed.iter().any(|network| caly_core::settings::network_contains(network, ip)))
-    {
-        return Ok(Err(Refusal::AddressNotAllowed));
+    if !client.is_some_and(|ip| settings.telephony.exotel_allows(ip)) {
+        return Err(Refusal::AddressNotAllowed.into());
     }
-    Ok(Ok(tenant_id))
+    Ok(tenant_id)
 }
 
 #[utoipa::path(get, path = "/telephony/exotel/voice", operation_id = "exotel_voice", tag = "telephony",
@@ -72,23 +55,23 @@ pub async fn voice(
 ) -> Result<Response, ApiError> {
     let params = form_pairs(uri.query().unwrap_or_default().as_bytes());
     let client = client.map(|ip| ip.0.0);
-    let tenant_id = match admitted(&state, &headers, client, &params).await? {
-        Ok(tenant_id) => tenant_id,
-        Err(refusal) => return Ok(refuse(&state, &audit, Carrier::Exotel, refusal).await),
-    };
-    let (_, stream_url) = open_call(
-        &state,
-        &headers,
-        &tenant_id,
-        Leg {
-            carrier: Carrier::Exotel,
-            carrier_call_id: field(&params, "CallSid"),
-            from: field(&params, "CallFrom").or(field(&params, "From")),
-            to: field(&params, "CallTo").or(field(&params, "To")),
-            direction: Direction::Inbound,
-        },
-    )
-    .await?;
-    Ok((StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], exotel::stream_answer(&stream_url))
-        .into_response())
+    respond(&state, &audit, Carrier::Exotel, async {
+        let tenant_id = admitted(&state, &headers, client, &params).await?;
+        let (_, stream_url) = open_call(
+            &state,
+            &headers,
+            &tenant_id,
+            Leg {
+                carrier: Carrier::Exotel,
+                carrier_call_id: field(&params, "CallSid"),
+                from: field(&params, "CallFrom").or(field(&params, "From")),
+                to: field(&params, "CallTo").or(field(&params, "To")),
+                direction: Direction::Inbound,
+            },
+        )
+        .await?;
+        Ok((StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], exotel::stream_answer(&stream_url))
+            .into_response())
+    })
+    .await
 }

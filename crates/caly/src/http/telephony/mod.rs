@@ -76,6 +76,24 @@ impl Refusal {
     }
 }
 
+/// Why a carrier request got no answer: refused (the one 403, audited) or failed.
+enum Denied {
+    Refused(Refusal),
+    Failed(ApiError),
+}
+
+impl From<Refusal> for Denied {
+    fn from(refusal: Refusal) -> Self {
+        Self::Refused(refusal)
+    }
+}
+
+impl<E: Into<ApiError>> From<E> for Denied {
+    fn from(error: E) -> Self {
+        Self::Failed(error.into())
+    }
+}
+
 /// Writes the audit row of a refusal; the refusal stands even if the row cannot be written.
 async fn audit_refusal(state: &AppState, audit: &AuditContext, carrier: Carrier, refusal: Refusal) {
     tracing::warn!(carrier = carrier.as_str(), reason = refusal.as_str(), "carrier request refused");
@@ -88,9 +106,21 @@ async fn audit_refusal(state: &AppState, audit: &AuditContext, carrier: Carrier,
     }
 }
 
-async fn refuse(state: &AppState, audit: &AuditContext, carrier: Carrier, refusal: Refusal) -> Response {
-    audit_refusal(state, audit, carrier, refusal).await;
-    ApiError::Forbidden("This request is not accepted.").into_response()
+/// Answers a carrier's webhook: a refusal, whatever its reason, becomes the same 403.
+async fn respond(
+    state: &AppState,
+    audit: &AuditContext,
+    carrier: Carrier,
+    handled: impl Future<Output = Result<Response, Denied>>,
+) -> Result<Response, ApiError> {
+    match handled.await {
+        Ok(response) => Ok(response),
+        Err(Denied::Failed(error)) => Err(error),
+        Err(Denied::Refused(refusal)) => {
+            audit_refusal(state, audit, carrier, refusal).await;
+            Err(ApiError::Forbidden("This request is not accepted."))
+        }
+    }
 }
 
 /// Caly's address as the carrier called it: the configured public URL, else from `Host`.
@@ -120,17 +150,19 @@ fn field<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
 
 /// The tenant a dialled number belongs to; numbers are stored in E.164. Plivo sends them
 /// without the `+`, Exotel in national form (`080…`): both are tried as such.
-async fn tenant_of_number(state: &AppState, number: Option<&str>) -> Result<Option<String>, ApiError> {
-    let Some(number) = number.map(str::trim).filter(|n| !n.is_empty()) else { return Ok(None) };
+async fn tenant_of_number(state: &AppState, number: Option<&str>) -> Result<String, Denied> {
+    let Some(number) = number.map(str::trim).filter(|n| !n.is_empty()) else {
+        return Err(Refusal::UnknownNumber.into());
+    };
     let international = (!number.starts_with(['+', '0'])).then(|| format!("+{number}"));
     for candidate in international.iter().map(String::as_str).chain([number]) {
         if let Ok(phone) = caly_core::PhoneNumber::parse(candidate)
             && let Some(tenant) = state.store.tenant_by_number(phone.as_str()).await?
         {
-            return Ok(Some(tenant));
+            return Ok(tenant);
         }
     }
-    Ok(None)
+    Err(Refusal::UnknownNumber.into())
 }
 
 /// A call answered by a carrier's webhook: its row, and the media URL with a fresh token.

@@ -11,7 +11,7 @@ use axum::{
 use caly_core::call::Direction;
 use caly_telephony::{Carrier, plivo};
 
-use super::{Leg, Refusal, field, form_pairs, open_call, refuse, requested_url, tenant_of_number, xml};
+use super::{Denied, Leg, Refusal, field, form_pairs, open_call, requested_url, respond, tenant_of_number, xml};
 use crate::{
     call::credentials::{Credential, credential},
     http::{audit::AuditContext, error::ApiError},
@@ -24,19 +24,15 @@ async fn signed(
     headers: &HeaderMap,
     uri: &Uri,
     params: &[(String, String)],
-) -> Result<Result<(), Refusal>, ApiError> {
-    let Some(auth_token) =
-        credential(state, tenant_id, Credential::PlivoAuthToken).await.map_err(ApiError::internal)?
-    else {
-        return Ok(Err(Refusal::NoCredentials));
-    };
+) -> Result<(), Denied> {
+    let auth_token = credential(state, tenant_id, Credential::PlivoAuthToken).await?.ok_or(Refusal::NoCredentials)?;
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default();
     let url = requested_url(state, headers, uri);
     let nonce = header("x-plivo-signature-v3-nonce");
     if nonce.is_empty() || !plivo::signature::verify(&auth_token, &url, nonce, params, header("x-plivo-signature-v3")) {
-        return Ok(Err(Refusal::BadSignature));
+        return Err(Refusal::BadSignature.into());
     }
-    Ok(Ok(()))
+    Ok(())
 }
 
 #[utoipa::path(post, path = "/telephony/plivo/answer", operation_id = "plivo_answer", tag = "telephony",
@@ -50,31 +46,30 @@ pub async fn answer(
     uri: Uri,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let params = form_pairs(&body);
-    let Some(tenant_id) = tenant_of_number(&state, field(&params, "To")).await? else {
-        return Ok(refuse(&state, &audit, Carrier::Plivo, Refusal::UnknownNumber).await);
-    };
-    if let Err(refusal) = signed(&state, &tenant_id, &headers, &uri, &params).await? {
-        return Ok(refuse(&state, &audit, Carrier::Plivo, refusal).await);
-    }
-    let direction = match field(&params, "Direction") {
-        Some("outbound") => Direction::Outbound,
-        _ => Direction::Inbound,
-    };
-    let (_, stream_url) = open_call(
-        &state,
-        &headers,
-        &tenant_id,
-        Leg {
-            carrier: Carrier::Plivo,
-            carrier_call_id: field(&params, "CallUUID"),
-            from: field(&params, "From"),
-            to: field(&params, "To"),
-            direction,
-        },
-    )
-    .await?;
-    Ok(xml(plivo::stream_answer(&stream_url)))
+    respond(&state, &audit, Carrier::Plivo, async {
+        let params = form_pairs(&body);
+        let tenant_id = tenant_of_number(&state, field(&params, "To")).await?;
+        signed(&state, &tenant_id, &headers, &uri, &params).await?;
+        let direction = match field(&params, "Direction") {
+            Some("outbound") => Direction::Outbound,
+            _ => Direction::Inbound,
+        };
+        let (_, stream_url) = open_call(
+            &state,
+            &headers,
+            &tenant_id,
+            Leg {
+                carrier: Carrier::Plivo,
+                carrier_call_id: field(&params, "CallUUID"),
+                from: field(&params, "From"),
+                to: field(&params, "To"),
+                direction,
+            },
+        )
+        .await?;
+        Ok(xml(plivo::stream_answer(&stream_url)))
+    })
+    .await
 }
 
 /// The `<Dial>` of a transfer the call asked Plivo for: signed by Plivo like any webhook.
@@ -90,19 +85,18 @@ pub async fn dial(
     uri: Uri,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let query = form_pairs(uri.query().unwrap_or_default().as_bytes());
-    let params = form_pairs(&body);
-    let (Some(tenant_id), Some(call_id)) = (field(&query, "tenant"), field(&query, "call")) else {
-        return Ok(refuse(&state, &audit, Carrier::Plivo, Refusal::Malformed).await);
-    };
-    if state.store.tenant(tenant_id).await?.is_none() {
-        return Ok(refuse(&state, &audit, Carrier::Plivo, Refusal::UnknownNumber).await);
-    }
-    if let Err(refusal) = signed(&state, tenant_id, &headers, &uri, &params).await? {
-        return Ok(refuse(&state, &audit, Carrier::Plivo, refusal).await);
-    }
-    let settings = crate::commerce::settings_of(&state, tenant_id).await?;
-    let number = settings.telephony.escalation_number;
-    tracing::info!(call_id, "transfer dialled");
-    Ok(xml(if number.is_empty() { plivo::reject() } else { plivo::dial(&number) }))
+    respond(&state, &audit, Carrier::Plivo, async {
+        let query = form_pairs(uri.query().unwrap_or_default().as_bytes());
+        let params = form_pairs(&body);
+        let (Some(tenant_id), Some(call_id)) = (field(&query, "tenant"), field(&query, "call")) else {
+            return Err(Refusal::Malformed.into());
+        };
+        state.store.tenant(tenant_id).await?.ok_or(Refusal::UnknownNumber)?;
+        signed(&state, tenant_id, &headers, &uri, &params).await?;
+        let settings = crate::commerce::settings_of(&state, tenant_id).await?;
+        let number = settings.telephony.escalation_number;
+        tracing::info!(call_id, "transfer dialled");
+        Ok(xml(if number.is_empty() { plivo::reject() } else { plivo::dial(&number) }))
+    })
+    .await
 }

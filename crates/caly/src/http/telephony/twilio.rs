@@ -10,7 +10,7 @@ use axum::{
 use caly_core::call::{CallStatus, Direction, Outcome};
 use caly_telephony::{Carrier, twilio};
 
-use super::{Leg, Refusal, field, form_pairs, open_call, refuse, requested_url, tenant_of_number, xml};
+use super::{Denied, Leg, Refusal, field, form_pairs, open_call, requested_url, respond, tenant_of_number, xml};
 use crate::{
     auth::now_micros,
     call::credentials::{Credential, credential},
@@ -18,13 +18,13 @@ use crate::{
     state::AppState,
 };
 
-/// A signed request's parameters and tenant, or why it is refused.
+/// A signed request's tenant and parameters.
 async fn verified(
     state: &AppState,
     headers: &HeaderMap,
     uri: &Uri,
     body: &[u8],
-) -> Result<Result<(String, Vec<(String, String)>), Refusal>, ApiError> {
+) -> Result<(String, Vec<(String, String)>), Denied> {
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -34,19 +34,13 @@ async fn verified(
             Ok(map) => {
                 map.into_iter().map(|(k, v)| (k, v.as_str().map_or_else(|| v.to_string(), str::to_owned))).collect()
             }
-            Err(_) => return Ok(Err(Refusal::Malformed)),
+            Err(_) => return Err(Refusal::Malformed.into()),
         }
     } else {
         form_pairs(body)
     };
-    let Some(tenant_id) = tenant_of_number(state, field(&params, "To")).await? else {
-        return Ok(Err(Refusal::UnknownNumber));
-    };
-    let Some(auth_token) =
-        credential(state, &tenant_id, Credential::TwilioAuthToken).await.map_err(ApiError::internal)?
-    else {
-        return Ok(Err(Refusal::NoCredentials));
-    };
+    let tenant_id = tenant_of_number(state, field(&params, "To")).await?;
+    let auth_token = credential(state, &tenant_id, Credential::TwilioAuthToken).await?.ok_or(Refusal::NoCredentials)?;
     let signature = headers.get("x-twilio-signature").and_then(|v| v.to_str().ok()).unwrap_or_default();
     let url = requested_url(state, headers, uri);
     let signed = if is_json {
@@ -55,13 +49,13 @@ async fn verified(
         twilio::signature::verify_form(&auth_token, &url, &params, signature)
     };
     if !signed {
-        return Ok(Err(Refusal::BadSignature));
+        return Err(Refusal::BadSignature.into());
     }
-    let account = credential(state, &tenant_id, Credential::TwilioAccountSid).await.map_err(ApiError::internal)?;
+    let account = credential(state, &tenant_id, Credential::TwilioAccountSid).await?;
     if account.is_some_and(|sid| field(&params, "AccountSid") != Some(sid.as_str())) {
-        return Ok(Err(Refusal::WrongAccount));
+        return Err(Refusal::WrongAccount.into());
     }
-    Ok(Ok((tenant_id, params)))
+    Ok((tenant_id, params))
 }
 
 #[utoipa::path(post, path = "/telephony/twilio/voice", operation_id = "twilio_voice", tag = "telephony",
@@ -75,29 +69,29 @@ pub async fn voice(
     uri: Uri,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let (tenant_id, params) = match verified(&state, &headers, &uri, &body).await? {
-        Ok(verified) => verified,
-        Err(refusal) => return Ok(refuse(&state, &audit, Carrier::Twilio, refusal).await),
-    };
-    let direction = match field(&params, "Direction") {
-        Some(d) if d.starts_with("outbound") => Direction::Outbound,
-        _ => Direction::Inbound,
-    };
-    let (call, stream_url) = open_call(
-        &state,
-        &headers,
-        &tenant_id,
-        Leg {
-            carrier: Carrier::Twilio,
-            carrier_call_id: field(&params, "CallSid"),
-            from: field(&params, "From"),
-            to: field(&params, "To"),
-            direction,
-        },
-    )
-    .await?;
-    let parameters = [("call_id".to_owned(), call.id)].into_iter().collect();
-    Ok(xml(twilio::connect_stream(&stream_url, &parameters)))
+    respond(&state, &audit, Carrier::Twilio, async {
+        let (tenant_id, params) = verified(&state, &headers, &uri, &body).await?;
+        let direction = match field(&params, "Direction") {
+            Some(d) if d.starts_with("outbound") => Direction::Outbound,
+            _ => Direction::Inbound,
+        };
+        let (call, stream_url) = open_call(
+            &state,
+            &headers,
+            &tenant_id,
+            Leg {
+                carrier: Carrier::Twilio,
+                carrier_call_id: field(&params, "CallSid"),
+                from: field(&params, "From"),
+                to: field(&params, "To"),
+                direction,
+            },
+        )
+        .await?;
+        let parameters = [("call_id".to_owned(), call.id)].into_iter().collect();
+        Ok(xml(twilio::connect_stream(&stream_url, &parameters)))
+    })
+    .await
 }
 
 /// Records how the call ended at Twilio; a call our media stream already closed stays as it is.
@@ -112,28 +106,28 @@ pub async fn status(
     uri: Uri,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let (tenant_id, params) = match verified(&state, &headers, &uri, &body).await? {
-        Ok(verified) => verified,
-        Err(refusal) => return Ok(refuse(&state, &audit, Carrier::Twilio, refusal).await),
-    };
-    let ended = match field(&params, "CallStatus") {
-        Some("completed") => Some((CallStatus::Completed, Outcome::Abandoned, "carrier_completed")),
-        Some("busy" | "failed" | "no-answer" | "canceled") => {
-            Some((CallStatus::Failed, Outcome::Abandoned, "carrier_failed"))
-        }
-        _ => None,
-    };
-    if let (Some((status, outcome, reason)), Some(sid)) = (ended, field(&params, "CallSid"))
-        && let Some(call) = state.store.call_by_carrier_id(&tenant_id, Carrier::Twilio.as_str(), sid).await?
-    {
-        let end = caly_store::CallEnd {
-            status,
-            outcome: Some(outcome),
-            end_reason: reason,
-            ended_at: now_micros(),
-            summary: None,
+    respond(&state, &audit, Carrier::Twilio, async {
+        let (tenant_id, params) = verified(&state, &headers, &uri, &body).await?;
+        let ended = match field(&params, "CallStatus") {
+            Some("completed") => Some((CallStatus::Completed, Outcome::Abandoned, "carrier_completed")),
+            Some("busy" | "failed" | "no-answer" | "canceled") => {
+                Some((CallStatus::Failed, Outcome::Abandoned, "carrier_failed"))
+            }
+            _ => None,
         };
-        state.store.finish_call(&tenant_id, &call.id, end).await?;
-    }
-    Ok(StatusCode::NO_CONTENT.into_response())
+        if let (Some((status, outcome, reason)), Some(sid)) = (ended, field(&params, "CallSid"))
+            && let Some(call) = state.store.call_by_carrier_id(&tenant_id, Carrier::Twilio.as_str(), sid).await?
+        {
+            let end = caly_store::CallEnd {
+                status,
+                outcome: Some(outcome),
+                end_reason: reason,
+                ended_at: now_micros(),
+                summary: None,
+            };
+            state.store.finish_call(&tenant_id, &call.id, end).await?;
+        }
+        Ok(StatusCode::NO_CONTENT.into_response())
+    })
+    .await
 }

@@ -447,8 +447,14 @@ impl Store {
         row.map(call).transpose()
     }
 
-    /// Names the object that holds the call's recording.
-    pub async fn set_recording(&self, tenant_id: &str, call_id: &str, key: &str, now: i64) -> Result<bool, StoreError> {
+    /// Names the object that holds the call's recording; `None` once it is deleted.
+    pub async fn set_recording(
+        &self,
+        tenant_id: &str,
+        call_id: &str,
+        key: Option<&str>,
+        now: i64,
+    ) -> Result<bool, StoreError> {
         let mut conn = self.acquire().await?;
         let done = sqlx::query("UPDATE calls SET recording_key = $1, updated_at = $2 WHERE tenant_id = $3 AND id = $4")
             .bind(key)
@@ -458,6 +464,33 @@ impl Store {
             .execute(&mut *conn)
             .await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    /// Tenants that keep at least one recording.
+    pub async fn tenants_with_recordings(&self) -> Result<Vec<String>, StoreError> {
+        let mut conn = self.acquire().await?;
+        Ok(sqlx::query_scalar("SELECT DISTINCT tenant_id FROM calls WHERE recording_key IS NOT NULL")
+            .fetch_all(&mut *conn)
+            .await?)
+    }
+
+    /// Up to `limit` recordings of the tenant's calls that started before `before`: call id and key.
+    pub async fn recordings_before(
+        &self,
+        tenant_id: &str,
+        before: i64,
+        limit: i64,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let mut conn = self.acquire().await?;
+        Ok(sqlx::query_as(
+            "SELECT id, recording_key FROM calls WHERE tenant_id = $1 AND started_at < $2 \
+             AND recording_key IS NOT NULL ORDER BY started_at LIMIT $3",
+        )
+        .bind(tenant_id)
+        .bind(before)
+        .bind(limit)
+        .fetch_all(&mut *conn)
+        .await?)
     }
 
     /// One page of a tenant's calls, `limit` long, continuing after `after`.

@@ -126,6 +126,7 @@ async fn run(
     });
     let delivery = crate::mail::Delivery::from_config(&shared.config.mail)?;
     let mail_sender = tokio::spawn(crate::mail::run_sender(store.clone(), delivery, lifecycle.clone()));
+    let retention = tokio::spawn(crate::call::retention::run(shared.clone()));
     let serve = listener::serve(listener, tls, app, &lifecycle, http.drain_delay, http.shutdown_timeout);
     let migrate = async {
         store.migrate().await.context("migrations failed")?;
@@ -153,6 +154,7 @@ async fn run(
         sweeper.abort();
     }
     mail_sender.abort();
+    retention.abort();
     store.close().await;
     result
 }

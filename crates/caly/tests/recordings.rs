@@ -52,7 +52,7 @@ on_both_engines! {
         let audio = wav(4_000);
         let key = format!("{}/{call}.wav", owner.tenant_id);
         app.server().state.recordings.put(&Path::from(key.as_str()), PutPayload::from(audio.clone())).await.unwrap();
-        assert!(store.set_recording(&owner.tenant_id, &call, &key, 1).await.unwrap());
+        assert!(store.set_recording(&owner.tenant_id, &call, Some(&key), 1).await.unwrap());
         let detail = app.get_json(&format!("/api/v1/calls/{call}"), &owner.token).await;
         assert_eq!(detail["recording_url"], path.as_str());
 
@@ -80,5 +80,36 @@ on_both_engines! {
         problem(app.request(Method::GET, &path, &other.token).send().await.unwrap(), 404, "not_found").await;
         let downloads = store.audit_events(&owner.tenant_id).await.unwrap();
         assert_eq!(downloads.iter().filter(|e| e.event == "recording.downloaded").count(), 4, "each download audited");
+    }
+
+    async fn recordings_past_their_tenants_retention_are_deleted_and_unlinked(engine: Engine) {
+        let app = TestApp::spawn(engine).await;
+        let owner = app.sign_up("asha@example.in").await;
+        let store = app.store();
+        let now = 1_800_000_000_000_000_i64;
+        let day = 86_400_000_000_i64;
+        let mut keys = Vec::new();
+        // The default retention is 90 days: 91 days old goes, 89 days old stays.
+        for age in [91, 89] {
+            let new = NewCall {
+                direction: Direction::Inbound, carrier: "twilio", carrier_call_id: None, caller_number: None,
+                called_number: None, language: None, started_at: now - age * day,
+            };
+            let call = store.insert_call(&owner.tenant_id, new).await.unwrap().id;
+            let key = format!("{}/{call}.wav", owner.tenant_id);
+            app.server().state.recordings.put(&Path::from(key.as_str()), PutPayload::from(wav(10))).await.unwrap();
+            store.set_recording(&owner.tenant_id, &call, Some(&key), 1).await.unwrap();
+            keys.push((call, key));
+        }
+        let deleted = caly::call::retention::sweep(&app.server().state, now).await.unwrap();
+        assert_eq!(deleted, 1);
+        let recordings = &app.server().state.recordings;
+        assert!(matches!(recordings.head(&Path::from(keys[0].1.as_str())).await, Err(object_store::Error::NotFound { .. })));
+        assert!(recordings.head(&Path::from(keys[1].1.as_str())).await.is_ok());
+        let old = app.get_json(&format!("/api/v1/calls/{}", keys[0].0), &owner.token).await;
+        assert!(old["recording_url"].is_null());
+        let recent = app.get_json(&format!("/api/v1/calls/{}", keys[1].0), &owner.token).await;
+        assert!(recent["recording_url"].is_string());
+        assert_eq!(caly::call::retention::sweep(&app.server().state, now).await.unwrap(), 0, "nothing twice");
     }
 }

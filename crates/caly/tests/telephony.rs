@@ -202,24 +202,10 @@ on_both_engines! {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pressing_zero_hands_a_twilio_call_to_the_escalation_number_through_the_rest_api() {
-    use axum::{Router, extract::State, routing::post};
-    use std::sync::{Arc, Mutex};
     let Some(python) = carrier::python("telephony::pressing_zero_hands_a_twilio_call_to_the_escalation_number") else {
         return;
     };
-    type Seen = Arc<Mutex<Vec<(String, String, String)>>>;
-    let seen: Seen = Arc::default();
-    let fake = Router::new()
-        .route("/{*path}", post(|State(seen): State<Seen>, uri: axum::http::Uri, headers: axum::http::HeaderMap, body: String| async move {
-            let auth = headers.get("authorization").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
-            seen.lock().unwrap().push((uri.path().to_owned(), auth, body));
-            axum::Json(json!({"sid": CALL_SID, "status": "in-progress"}))
-        }))
-        .with_state(seen.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let fake_url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, fake).await.unwrap() });
-
+    let (fake_url, seen) = carrier::fake_rest(json!({"sid": CALL_SID, "status": "in-progress"})).await;
     let app = TestApp::builder(Engine::Sqlite).config(|c| c.telephony.twilio_api_url = fake_url).spawn().await;
     let owner = app.sign_up("asha@example.in").await;
     carrier::configure(&app, &owner, json!({"recording": {"enabled": false, "retention_days": 30}})).await;
@@ -230,15 +216,10 @@ async fn pressing_zero_hands_a_twilio_call_to_the_escalation_number_through_the_
     call.send(json!({"event": "dtmf", "streamSid": "MZ1", "dtmf": {"digit": "0"}})).await;
     call.send(json!({"event": "dtmf", "streamSid": "MZ1", "dtmf": {"digit": "#"}})).await;
     assert!(matches!(call.next().await, Heard::Closed(Some(1000))));
-    for _ in 0..100 {
-        if !seen.lock().unwrap().is_empty() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    let seen = seen.lock().unwrap().clone();
+    let seen = carrier::requests_seen(&seen, 1).await;
     assert_eq!(seen.len(), 1);
-    let (path, auth, body) = &seen[0];
+    let (method, path, auth, body) = &seen[0];
+    assert_eq!(method, "POST");
     assert_eq!(path, &format!("/2010-04-01/Accounts/{TWILIO_SID}/Calls/{CALL_SID}.json"));
     use base64::Engine as _;
     let expected_auth =
@@ -382,4 +363,53 @@ async fn a_browser_test_call_streams_16_khz_pcm_to_a_signed_in_supervisor() {
     let detail = carrier::call_when(&app, &owner.token, call_id, |d| d["status"] == "completed").await;
     assert_eq!(detail["direction"], "web");
     assert_eq!(detail["end_reason"], "agent_hung_up");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pressing_zero_transfers_a_plivo_call_whose_dial_url_answers_the_escalation_number() {
+    let Some(python) = carrier::python("telephony::pressing_zero_transfers_a_plivo_call") else { return };
+    let (fake_url, seen) = carrier::fake_rest(json!({"message": "call transferred", "api_id": "a1"})).await;
+    let app = TestApp::builder(Engine::Sqlite).config(|c| c.telephony.plivo_api_url = fake_url).spawn().await;
+    let owner = app.sign_up("asha@example.in").await;
+    carrier::configure(&app, &owner, json!({})).await;
+    let call_uuid = "5b9f2b0e-1c3d-4a7e-9f21-0d8c4b6a1e22";
+    let params = [("CallUUID", call_uuid), ("Direction", "inbound"), ("From", "919876543210"), ("To", "918035000001")];
+    let signed_post = |url: String, params: Vec<(&'static str, &'static str)>| {
+        let signature = carrier::plivo_signature(&python, carrier::PLIVO_TOKEN, &url, "4242", &params);
+        app.client
+            .post(url)
+            .header("x-plivo-signature-v3", signature)
+            .header("x-plivo-signature-v3-nonce", "4242")
+            .form(&params)
+            .send()
+    };
+    let xml = signed_post(app.url("/telephony/plivo/answer"), params.to_vec()).await.unwrap().text().await.unwrap();
+    let start = xml.find("keepCallAlive").unwrap();
+    let stream_url = &xml[xml[start..].find('>').unwrap() + start + 1..xml.find("</Stream>").unwrap()];
+    let mut call = Media::connect(&stream_url.replace("&amp;", "&")).await;
+    call.send(json!({"event": "start", "sequenceNumber": 0, "start": {"callId": call_uuid, "streamId": "s-1"}})).await;
+    call.until("checkpoint").await;
+    for digit in ["0", "#"] {
+        call.send(json!({"event": "dtmf", "streamId": "s-1", "dtmf": {"digit": digit}})).await;
+    }
+    assert!(matches!(call.next().await, Heard::Closed(Some(1000))));
+
+    let seen = carrier::requests_seen(&seen, 1).await;
+    let (method, path, _, body) = &seen[0];
+    assert_eq!(
+        (method.as_str(), path.as_str()),
+        ("POST", format!("/v1/Account/{}/Call/{call_uuid}/", carrier::PLIVO_ID).as_str())
+    );
+    let body: Value = serde_json::from_str(body).unwrap();
+    assert_eq!(body["legs"], "aleg");
+    assert_eq!(body["aleg_method"], "POST");
+    let dial_url = body["aleg_url"].as_str().unwrap().to_owned();
+    assert!(dial_url.starts_with(&app.url("/telephony/plivo/dial?tenant=")), "{dial_url}");
+    // Plivo fetches the transfer's XML from that URL, signed like any webhook.
+    let dial = signed_post(dial_url, vec![("CallUUID", call_uuid)]).await.unwrap();
+    assert_eq!(dial.status(), 200);
+    let expected = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><Response><Dial><Number>{ESCALATION_NUMBER}</Number></Dial></Response>"#
+    );
+    assert_eq!(dial.text().await.unwrap(), expected);
 }

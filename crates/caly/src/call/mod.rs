@@ -10,6 +10,7 @@
 mod carrier_api;
 pub mod credentials;
 mod recording;
+pub mod retention;
 mod writer;
 
 use std::{collections::VecDeque, time::Duration};

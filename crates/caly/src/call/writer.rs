@@ -45,7 +45,7 @@ pub fn spawn(
                     Some(seq) => store.interrupt_turn(tenant, call, *seq, &heard, at).await,
                     None => Ok(()),
                 },
-                Write::Recording { key, at } => store.set_recording(tenant, call, &key, at).await.map(drop),
+                Write::Recording { key, at } => store.set_recording(tenant, call, Some(&key), at).await.map(drop),
                 Write::Finish(end) => store
                     .finish_call(
                         tenant,

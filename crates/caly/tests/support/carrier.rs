@@ -174,3 +174,40 @@ pub async fn configure_again(app: &super::TestApp, owner: &super::Owner, setting
         app.request(reqwest::Method::PUT, "/api/v1/settings", &owner.token).json(&update).send().await.unwrap();
     assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
 }
+
+/// Requests a fake carrier REST API received: method, path, `Authorization`, body.
+pub type Seen = std::sync::Arc<std::sync::Mutex<Vec<(String, String, String, String)>>>;
+
+/// A carrier's REST API on loopback that records every request and answers `answer`.
+pub async fn fake_rest(answer: Value) -> (String, Seen) {
+    use axum::{
+        extract::State,
+        http::{HeaderMap, Method, Uri},
+    };
+    let seen: Seen = Seen::default();
+    let record = |State((seen, answer)): State<(Seen, Value)>,
+                  method: Method,
+                  uri: Uri,
+                  headers: HeaderMap,
+                  body: String| async move {
+        let auth = headers.get("authorization").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+        seen.lock().unwrap().push((method.to_string(), uri.path().to_owned(), auth, body));
+        axum::Json(answer)
+    };
+    let fake = axum::Router::new().route("/{*path}", axum::routing::any(record)).with_state((seen.clone(), answer));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, fake).await.unwrap() });
+    (url, seen)
+}
+
+/// The requests seen once there are `count` of them (the call makes them as it ends), or after 2 s.
+pub async fn requests_seen(seen: &Seen, count: usize) -> Vec<(String, String, String, String)> {
+    for _ in 0..100 {
+        if seen.lock().unwrap().len() >= count {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    seen.lock().unwrap().clone()
+}

@@ -106,6 +106,12 @@ pub(crate) struct Payload {
     pub payload: String,
 }
 
+/// `{"payload": …}` of outbound audio.
+#[derive(serde::Serialize)]
+pub(crate) struct PayloadOut {
+    pub payload: String,
+}
+
 impl Payload {
     /// Whether this is the caller's audio rather than an echo of what the caller heard.
     pub fn is_inbound(&self) -> bool {

@@ -60,6 +60,11 @@ pub async fn serve<S>(
             },
             () = &mut stop_accepting => break,
         };
+        // Media streams send a small message every 20 ms: Nagle's algorithm would hold one back
+        // until the previous is acknowledged, up to the peer's delayed-ACK time (40 ms).
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(%error, "TCP_NODELAY not set");
+        }
         while connections.try_join_next().is_some() {}
         let app = app.clone();
         let secure = tls.is_some();

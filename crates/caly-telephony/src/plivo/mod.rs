@@ -4,7 +4,7 @@
 
 pub mod signature;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::{
@@ -56,6 +56,21 @@ struct Start {
     stream_id: String,
 }
 
+/// A frame of agent audio, every 20 ms per call: written straight from these structs.
+#[derive(Serialize)]
+struct PlayAudio {
+    event: &'static str,
+    media: PlayMedia,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PlayMedia {
+    content_type: &'static str,
+    sample_rate: u32,
+    payload: String,
+}
+
 /// One Plivo audio stream.
 #[derive(Debug, Default)]
 pub struct Media {
@@ -82,12 +97,14 @@ impl MediaProtocol for Media {
     fn encode(&mut self, command: CallCommand<'_>, out: &mut Vec<Outbound>) {
         let Some(stream_id) = &self.stream_id else { return };
         let message = match command {
-            CallCommand::Play(frame) => json!({"event": "playAudio", "media": {
-                "contentType": "audio/x-mulaw", "sampleRate": 8000, "payload": ulaw_text(frame)}}),
-            CallCommand::Mark(name) => json!({"event": "checkpoint", "streamId": stream_id, "name": name}),
-            CallCommand::Clear => json!({"event": "clearAudio", "streamId": stream_id}),
+            CallCommand::Play(frame) => {
+                let media = PlayMedia { content_type: "audio/x-mulaw", sample_rate: 8_000, payload: ulaw_text(frame) };
+                serde_json::to_string(&PlayAudio { event: "playAudio", media }).expect("strings always serialise")
+            }
+            CallCommand::Mark(name) => json!({"event": "checkpoint", "streamId": stream_id, "name": name}).to_string(),
+            CallCommand::Clear => json!({"event": "clearAudio", "streamId": stream_id}).to_string(),
         };
-        out.push(Outbound::Text(message.to_string()));
+        out.push(Outbound::Text(message));
     }
 
     fn carrier(&self) -> Carrier {

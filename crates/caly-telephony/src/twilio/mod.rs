@@ -5,12 +5,12 @@ pub mod signature;
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::{
     CallCommand, CallEvent, Carrier, Inbound, MediaError, MediaProtocol, Outbound, StreamStart,
-    wire::{Dtmf, Event, Mark, Payload, in_sequence, json, ulaw_payload, ulaw_text},
+    wire::{Dtmf, Event, Mark, Payload, PayloadOut, in_sequence, json, ulaw_payload, ulaw_text},
     xml,
 };
 
@@ -62,6 +62,16 @@ struct Start {
     custom_parameters: BTreeMap<String, String>,
 }
 
+/// A frame of agent audio. One leaves every 20 ms per call, so it is written straight from
+/// this struct rather than through a `serde_json::Value` tree.
+#[derive(Serialize)]
+struct MediaOut<'a> {
+    event: &'static str,
+    #[serde(rename = "streamSid")]
+    stream_sid: &'a str,
+    media: PayloadOut,
+}
+
 /// One Twilio Media Streams connection.
 #[derive(Debug, Default)]
 pub struct Media {
@@ -89,12 +99,15 @@ impl MediaProtocol for Media {
         let Some(stream_sid) = &self.stream_sid else { return };
         let message = match command {
             CallCommand::Play(frame) => {
-                json!({"event": "media", "streamSid": stream_sid, "media": {"payload": ulaw_text(frame)}})
+                let media = MediaOut { event: "media", stream_sid, media: PayloadOut { payload: ulaw_text(frame) } };
+                serde_json::to_string(&media).expect("strings always serialise")
             }
-            CallCommand::Mark(name) => json!({"event": "mark", "streamSid": stream_sid, "mark": {"name": name}}),
-            CallCommand::Clear => json!({"event": "clear", "streamSid": stream_sid}),
+            CallCommand::Mark(name) => {
+                json!({"event": "mark", "streamSid": stream_sid, "mark": {"name": name}}).to_string()
+            }
+            CallCommand::Clear => json!({"event": "clear", "streamSid": stream_sid}).to_string(),
         };
-        out.push(Outbound::Text(message.to_string()));
+        out.push(Outbound::Text(message));
     }
 
     fn carrier(&self) -> Carrier {

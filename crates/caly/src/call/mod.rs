@@ -72,7 +72,12 @@ pub async fn run(state: AppState, setup: CallSetup, socket: WebSocket) {
     let span = tracing::info_span!("call", call_id = %setup.call_id, tenant_id = %setup.tenant_id, carrier = setup.carrier.as_str());
     async move {
         let _active = state.metrics.call_started();
-        let (writes, writer) = writer::spawn(state.clone(), setup.tenant_id.clone(), setup.call_id.clone());
+        let target = writer::Target {
+            tenant_id: setup.tenant_id.clone(),
+            call_id: setup.call_id.clone(),
+            record: setup.record.then_some(setup.carrier.sample_rate()),
+        };
+        let (writes, writer) = writer::spawn(state.clone(), target);
         let mut session = match Session::new(&state, &setup, writes) {
             Ok(session) => session,
             Err(error) => {
@@ -103,7 +108,8 @@ struct Session<'a> {
     engine_frames: Framer,
     carrier_frames: Framer,
     digits: DigitCollector,
-    recorder: Option<recording::Recorder>,
+    /// `None` when the call is not recorded.
+    recording: Option<recording::Pairing>,
     hang_up_when_played: bool,
     started: bool,
     outgoing: Vec<Outbound>,
@@ -117,12 +123,6 @@ impl<'a> Session<'a> {
     fn new(state: &'a AppState, setup: &'a CallSetup, writes: mpsc::UnboundedSender<Write>) -> anyhow::Result<Self> {
         let rate = setup.carrier.sample_rate();
         let resampler = |from, to| (from != to).then(|| Resampler::new(from, to)).transpose();
-        let recorder = setup
-            .record
-            .then(|| {
-                recording::Recorder::create(&state.config.data_dir.join("recordings-in-progress"), &setup.call_id, rate)
-            })
-            .transpose()?;
         Ok(Self {
             state,
             setup,
@@ -137,7 +137,7 @@ impl<'a> Session<'a> {
             engine_frames: Framer::new(voice::RATE),
             carrier_frames: Framer::new(rate),
             digits: DigitCollector::new(state.config.telephony.dtmf_timeout),
-            recorder,
+            recording: setup.record.then(recording::Pairing::default),
             hang_up_when_played: false,
             started: false,
             outgoing: Vec::new(),
@@ -227,11 +227,8 @@ impl<'a> Session<'a> {
         match event {
             CallEvent::Started(_) => self.start(),
             CallEvent::Audio(pcm) => {
-                if let Some(recorder) = &mut self.recorder
-                    && let Err(error) = recorder.caller(&pcm)
-                {
-                    tracing::error!(%error, "recording stopped");
-                    self.recorder = None;
+                if let Some(chunk) = self.recording.as_mut().and_then(|pairing| pairing.caller(&pcm)) {
+                    let _ = self.writes.send(Write::Audio(chunk));
                 }
                 let audio = match &mut self.to_engine {
                     Some(resampler) => {
@@ -343,11 +340,8 @@ impl<'a> Session<'a> {
                     if let Some(utterance) = self.playing.iter_mut().find(|u| !u.marked) {
                         utterance.sent += 1;
                     }
-                    if let Some(recorder) = &mut self.recorder
-                        && let Err(error) = recorder.agent(&frame)
-                    {
-                        tracing::error!(%error, "recording stopped");
-                        self.recorder = None;
+                    if let Some(chunk) = self.recording.as_mut().and_then(|pairing| pairing.agent(&frame)) {
+                        let _ = self.writes.send(Write::Audio(chunk));
                     }
                     self.media.encode(CallCommand::Play(&frame), &mut self.outgoing);
                     self.last_frame_at = now;
@@ -408,13 +402,8 @@ impl<'a> Session<'a> {
         {
             tracing::error!(%error, "the carrier did not take the {reason} request; the stream is closed anyway");
         }
-        if let Some(recorder) = self.recorder.take() {
-            match recorder.finish(self.state.recordings.as_ref(), &self.setup.tenant_id, &self.setup.call_id).await {
-                Ok(key) => {
-                    let _ = self.writes.send(Write::Recording { key, at });
-                }
-                Err(error) => tracing::error!(%error, "the recording could not be stored"),
-            }
+        if let Some(mut pairing) = self.recording.take() {
+            let _ = self.writes.send(Write::Audio(pairing.rest()));
         }
         let _ = self.writes.send(Write::Finish(Ending { status, outcome, reason, at }));
         tracing::info!(reason, "call ended");

@@ -1,18 +1,27 @@
-//! A call's writes to the store, in order, off the call's task so that a slow write never
-//! delays the next 20 ms frame. Turns are numbered by the store; the call refers to its agent
-//! turns by its own utterance numbers, mapped here.
+//! A call's writes, in order, off the call's task so that a slow write never delays the next
+//! 20 ms frame: turns to the store (numbered by the store; the call refers to its agent turns by
+//! its own utterance numbers, mapped here), the recording to its file, and the call's end.
 
 use std::collections::HashMap;
 
 use caly_store::{CallEnd, Turn};
 use tokio::sync::mpsc;
 
+use super::recording::WavFile;
 use crate::state::AppState;
 
 pub enum Write {
-    Turn { utterance: Option<u64>, turn: Turn },
-    Interrupted { utterance: u64, heard: String, at: i64 },
-    Recording { key: String, at: i64 },
+    Turn {
+        utterance: Option<u64>,
+        turn: Turn,
+    },
+    Interrupted {
+        utterance: u64,
+        heard: String,
+        at: i64,
+    },
+    /// Interleaved stereo samples of the recording.
+    Audio(Vec<i16>),
     Finish(Ending),
 }
 
@@ -24,47 +33,78 @@ pub struct Ending {
     pub at: i64,
 }
 
-/// Starts the writer of one call; it ends when every sender is gone and all is written.
-pub fn spawn(
+/// The call a writer writes for; `record` is the recording's sample rate if it is recorded.
+pub struct Target {
+    pub tenant_id: String,
+    pub call_id: String,
+    pub record: Option<u32>,
+}
+
+struct Writer {
     state: AppState,
-    tenant_id: String,
-    call_id: String,
-) -> (mpsc::UnboundedSender<Write>, tokio::task::JoinHandle<()>) {
+    target: Target,
+    turns: HashMap<u64, i64>,
+    recording: Option<WavFile>,
+}
+
+/// Starts the writer of one call; it ends when every sender is gone and all is written.
+pub fn spawn(state: AppState, target: Target) -> (mpsc::UnboundedSender<Write>, tokio::task::JoinHandle<()>) {
     let (sender, mut writes) = mpsc::unbounded_channel();
+    let mut writer = Writer { state, target, turns: HashMap::new(), recording: None };
     let task = tokio::spawn(async move {
-        let mut turns: HashMap<u64, i64> = HashMap::new();
         while let Some(write) = writes.recv().await {
-            let (tenant, call, store) = (&tenant_id, &call_id, &state.store);
-            let result = match write {
-                Write::Turn { utterance, turn } => store.append_turn(tenant, call, &turn, None).await.map(|seq| {
-                    if let Some(utterance) = utterance {
-                        turns.insert(utterance, seq);
-                    }
-                }),
-                Write::Interrupted { utterance, heard, at } => match turns.get(&utterance) {
-                    Some(seq) => store.interrupt_turn(tenant, call, *seq, &heard, at).await,
-                    None => Ok(()),
-                },
-                Write::Recording { key, at } => store.set_recording(tenant, call, Some(&key), at).await.map(drop),
-                Write::Finish(end) => store
-                    .finish_call(
-                        tenant,
-                        call,
-                        CallEnd {
-                            status: end.status,
-                            outcome: end.outcome,
-                            end_reason: end.reason,
-                            ended_at: end.at,
-                            summary: None,
-                        },
-                    )
-                    .await
-                    .map(drop),
-            };
-            if let Err(error) = result {
-                tracing::error!(%error, call_id, "a call write failed");
+            if let Err(error) = writer.write(write).await {
+                tracing::error!(error = %format!("{error:#}"), call_id = %writer.target.call_id, "a call write failed");
             }
         }
     });
     (sender, task)
+}
+
+impl Writer {
+    async fn write(&mut self, write: Write) -> anyhow::Result<()> {
+        let (store, tenant, call) = (&self.state.store, &self.target.tenant_id, &self.target.call_id);
+        match write {
+            Write::Turn { utterance, turn } => {
+                let seq = store.append_turn(tenant, call, &turn, None).await?;
+                if let Some(utterance) = utterance {
+                    self.turns.insert(utterance, seq);
+                }
+            }
+            Write::Interrupted { utterance, heard, at } => {
+                if let Some(seq) = self.turns.get(&utterance) {
+                    store.interrupt_turn(tenant, call, *seq, &heard, at).await?;
+                }
+            }
+            Write::Audio(samples) => {
+                let Some(rate) = self.target.record else { return Ok(()) };
+                if self.recording.is_none() {
+                    let dir = self.state.config.data_dir.join("recordings-in-progress");
+                    self.recording = Some(WavFile::create(dir, call, rate).await?);
+                }
+                if let Some(recording) = &mut self.recording {
+                    recording.append(samples).await?;
+                }
+            }
+            Write::Finish(end) => {
+                if let Some(recording) = self.recording.take() {
+                    match recording.finish(self.state.recordings.as_ref(), tenant, call).await {
+                        Ok(key) => {
+                            store.set_recording(tenant, call, Some(&key), end.at).await?;
+                        }
+                        Err(error) => tracing::error!(%error, call_id = %call, "the recording could not be stored"),
+                    }
+                }
+                let end = CallEnd {
+                    status: end.status,
+                    outcome: end.outcome,
+                    end_reason: end.reason,
+                    ended_at: end.at,
+                    summary: None,
+                };
+                store.finish_call(tenant, call, end).await?;
+            }
+        }
+        Ok(())
+    }
 }

@@ -38,6 +38,14 @@ struct Shared {
     speech_ended_at: Option<Instant>,
 }
 
+/// What the simulator reads of the server's messages: their kind, and a mark's name to echo.
+#[derive(serde::Deserialize)]
+struct Heard {
+    event: String,
+    #[serde(default)]
+    mark: Option<Value>,
+}
+
 const FRAME: Duration = Duration::from_millis(20);
 /// Caller turns: this long talking, then this long quiet.
 const TALK: usize = 60;
@@ -66,7 +74,9 @@ pub async fn place(plan: &Plan, n: usize) -> anyhow::Result<Measured> {
         bail!("the voice webhook answered {status}: {twiml}");
     }
     let stream_url = stream_url(&twiml).with_context(|| format!("no stream URL in {twiml}"))?;
-    let (socket, _) = tokio_tungstenite::connect_async(stream_url.as_str()).await.context("media socket")?;
+    // No Nagle: a carrier sends each 20 ms frame as it has it.
+    let (socket, _) =
+        tokio_tungstenite::connect_async_with_config(stream_url.as_str(), None, true).await.context("media socket")?;
     let mut measured = Measured { connect_ms: ms(began.elapsed()), ..Measured::default() };
     let (mut sink, mut stream) = socket.split();
     let stream_sid = format!("MZ{n:032x}");
@@ -88,9 +98,9 @@ pub async fn place(plan: &Plan, n: usize) -> anyhow::Result<Measured> {
             while let Some(Ok(message)) = stream.next().await {
                 let Message::Text(message) = message else { continue };
                 let now = Instant::now();
-                let message: Value = serde_json::from_str(&message)?;
-                match message["event"].as_str() {
-                    Some("media") => {
+                let message: Heard = serde_json::from_str(&message)?;
+                match message.event.as_str() {
+                    "media" => {
                         measured.frames += 1;
                         match last_frame {
                             Some(last) => measured.frame_intervals_ms.push(ms(now - last)),
@@ -104,12 +114,12 @@ pub async fn place(plan: &Plan, n: usize) -> anyhow::Result<Measured> {
                         last_frame = Some(now);
                     }
                     // The utterance is over: the next frame starts a new one.
-                    Some("mark") => {
+                    "mark" => {
                         last_frame = None;
-                        let ack = json!({"event": "mark", "streamSid": stream_sid, "mark": message["mark"]});
+                        let ack = json!({"event": "mark", "streamSid": stream_sid, "mark": message.mark});
                         sink.lock().await.send(text(ack)).await?;
                     }
-                    Some("clear") => last_frame = None,
+                    "clear" => last_frame = None,
                     _ => {}
                 }
             }
@@ -123,6 +133,7 @@ pub async fn place(plan: &Plan, n: usize) -> anyhow::Result<Measured> {
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
             let frames = usize::try_from(plan.duration.as_millis() / FRAME.as_millis()).unwrap_or(usize::MAX);
             let mut spoken = 0;
+            let (mut pcm, mut ulaw) = (Vec::with_capacity(160), Vec::with_capacity(160));
             for frame in 0..frames {
                 ticks.tick().await;
                 if frame == 100
@@ -137,21 +148,27 @@ pub async fn place(plan: &Plan, n: usize) -> anyhow::Result<Measured> {
                 // Quiet while greeted (2 s), then turns of talk and pause.
                 let phase = frame.checked_sub(100).map(|f| f % (TALK + PAUSE));
                 let talking = phase.is_some_and(|p| p < TALK);
-                let pcm: Vec<i16> = if talking {
+                pcm.clear();
+                if talking {
                     let start = (spoken * 160) % plan.speech.len().max(1);
                     spoken += 1;
-                    (0..160).map(|i| plan.speech.get((start + i) % plan.speech.len()).copied().unwrap_or(0)).collect()
+                    pcm.extend(
+                        (0..160).map(|i| plan.speech.get((start + i) % plan.speech.len()).copied().unwrap_or(0)),
+                    );
                 } else {
-                    vec![0; 160]
-                };
+                    pcm.resize(160, 0);
+                }
                 if phase == Some(TALK) {
                     shared.lock().await.speech_ended_at = Some(Instant::now());
                 }
-                let mut ulaw = Vec::with_capacity(160);
+                ulaw.clear();
                 caly_audio::g711::encode_ulaw(&pcm, &mut ulaw);
-                let media = json!({"event": "media", "streamSid": stream_sid,
-                    "media": {"track": "inbound", "chunk": frame.to_string(), "payload": STANDARD.encode(&ulaw)}});
-                sink.lock().await.send(text(media)).await?;
+                // Written directly: the stream id is ours and base64 needs no escaping.
+                let media = format!(
+                    r#"{{"event":"media","streamSid":"{stream_sid}","media":{{"track":"inbound","chunk":"{frame}","payload":"{}"}}}}"#,
+                    STANDARD.encode(&ulaw)
+                );
+                sink.lock().await.send(Message::Text(media.into())).await?;
             }
             let stop = json!({"event": "stop", "streamSid": stream_sid, "stop": {"callSid": call_sid}});
             let mut sink = sink.lock().await;

@@ -12,7 +12,7 @@ caly="$CARGO_TARGET_DIR/release/caly"
 work=$(mktemp -d)
 token="simulated twilio auth token"
 CALY_LISTEN=127.0.0.1:18095 CALY_DATA_DIR="$work" CALY_DEMO=false CALY_LOG_LEVEL=warn \
-  CALY_TELEPHONY_TWILIO_AUTH_TOKEN="$token" "$caly" serve &
+  CALY_SPEECH_ENGINE=echo CALY_TELEPHONY_TWILIO_AUTH_TOKEN="$token" "$caly" serve &
 server=$!
 trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
 base=http://127.0.0.1:18095

@@ -37,6 +37,11 @@ impl Framer {
         self.pending.extend_from_slice(chunks.remainder());
     }
 
+    /// Drops a partial frame (the rest of audio that will not be played).
+    pub fn clear(&mut self) {
+        self.pending.clear();
+    }
+
     /// The last, short frame padded with silence, if anything is left.
     pub fn flush(&mut self, mut frame: impl FnMut(&[i16])) {
         if !self.pending.is_empty() {

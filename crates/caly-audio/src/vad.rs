@@ -1,6 +1,12 @@
-//! An energy voice-activity detector: a frame is speech when its RMS level is above a threshold;
-//! speech starts after `onset` speech frames in a row and ends after `hangover` quiet ones. Enough
-//! for barge-in and for the test engine's turns; the speech engines bring their own.
+//! Voice-activity detection: a [`Classifier`] says whether one frame sounds like speech, and
+//! [`Vad`] turns those answers into speech that starts after `onset` speech frames in a row and
+//! ends after `hangover` quiet ones.
+//!
+//! Two classifiers: [`Energy`] (a level threshold — enough for the test engine's synthetic
+//! audio) and [`Neural`], the speech engines' detector: earshot's small network, shipped inside
+//! the crate (nothing downloaded), which tells voices from telephone noise at any level.
+
+use crate::resample::{ResampleError, Resampler};
 
 /// What a frame changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -9,9 +15,13 @@ pub enum Activity {
     SpeechEnded,
 }
 
+pub trait Classifier: Send {
+    fn is_speech(&mut self, frame: &[i16]) -> bool;
+}
+
 #[derive(Debug, Clone)]
-pub struct EnergyVad {
-    threshold: f64,
+pub struct Vad<C> {
+    classifier: C,
     onset: u32,
     hangover: u32,
     loud_run: u32,
@@ -19,29 +29,34 @@ pub struct EnergyVad {
     speaking: bool,
 }
 
+/// The test engine's detector: −40 dBFS, 3 frames (60 ms) to start, 25 frames (500 ms) to end.
+pub type EnergyVad = Vad<Energy>;
+
 impl Default for EnergyVad {
-    /// −40 dBFS, 3 frames (60 ms) to start, 25 frames (500 ms) of quiet to end.
     fn default() -> Self {
-        Self::new(-40.0, 3, 25)
+        Vad::new(Energy::new(-40.0), 3, 25)
     }
 }
 
-impl EnergyVad {
-    pub fn new(threshold_dbfs: f64, onset: u32, hangover: u32) -> Self {
-        let threshold = f64::from(i16::MAX) * 10f64.powf(threshold_dbfs / 20.0);
-        Self { threshold, onset, hangover, loud_run: 0, quiet_run: 0, speaking: false }
+impl<C: Classifier> Vad<C> {
+    pub fn new(classifier: C, onset: u32, hangover: u32) -> Self {
+        Self { classifier, onset, hangover, loud_run: 0, quiet_run: 0, speaking: false }
     }
 
     pub fn is_speaking(&self) -> bool {
         self.speaking
     }
 
+    /// Frames of speech in a row so far (0 when the last frame was quiet).
+    pub fn speech_run(&self) -> u32 {
+        self.loud_run
+    }
+
     pub fn frame(&mut self, samples: &[i16]) -> Option<Activity> {
         if samples.is_empty() {
             return None;
         }
-        let power = samples.iter().map(|s| f64::from(*s).powi(2)).sum::<f64>() / samples.len() as f64;
-        if power.sqrt() >= self.threshold {
+        if self.classifier.is_speech(samples) {
             self.loud_run += 1;
             self.quiet_run = 0;
             if !self.speaking && self.loud_run >= self.onset {
@@ -60,6 +75,79 @@ impl EnergyVad {
     }
 }
 
+/// Speech is anything louder than a threshold.
+#[derive(Debug, Clone)]
+pub struct Energy {
+    threshold: f64,
+}
+
+impl Energy {
+    pub fn new(threshold_dbfs: f64) -> Self {
+        Self { threshold: f64::from(i16::MAX) * 10f64.powf(threshold_dbfs / 20.0) }
+    }
+}
+
+impl Classifier for Energy {
+    fn is_speech(&mut self, samples: &[i16]) -> bool {
+        let power = samples.iter().map(|s| f64::from(*s).powi(2)).sum::<f64>() / samples.len() as f64;
+        power.sqrt() >= self.threshold
+    }
+}
+
+/// The network's input: 16 ms at 16 kHz.
+const NEURAL_FRAME: usize = 256;
+const NEURAL_RATE: u32 = 16_000;
+
+/// earshot's network on frames of any length at 8 or 16 kHz. `aggressiveness` (0–3, like
+/// WebRTC's modes) raises the score a frame needs: 0.35, 0.5, 0.65, 0.8.
+pub struct Neural {
+    detector: Box<earshot::Detector>,
+    threshold: f32,
+    upsample: Option<Resampler>,
+    pending: Vec<i16>,
+    resampled: Vec<i16>,
+    last_score: f32,
+}
+
+impl Neural {
+    pub fn new(rate: u32, aggressiveness: u8) -> Result<Self, ResampleError> {
+        let threshold = [0.35, 0.5, 0.65, 0.8][usize::from(aggressiveness.min(3))];
+        let upsample = (rate != NEURAL_RATE).then(|| Resampler::new(rate, NEURAL_RATE)).transpose()?;
+        Ok(Self {
+            detector: earshot::Detector::default_boxed(),
+            threshold,
+            upsample,
+            pending: Vec::with_capacity(NEURAL_FRAME * 2),
+            resampled: Vec::new(),
+            last_score: 0.0,
+        })
+    }
+}
+
+impl Classifier for Neural {
+    /// Speech when any whole network frame the samples complete scores above the threshold; a
+    /// frame too short to complete one keeps the last answer.
+    fn is_speech(&mut self, samples: &[i16]) -> bool {
+        match &mut self.upsample {
+            Some(resampler) => {
+                self.resampled.clear();
+                resampler.push(samples, &mut self.resampled);
+                self.pending.extend_from_slice(&self.resampled);
+            }
+            None => self.pending.extend_from_slice(samples),
+        }
+        let whole = self.pending.len() / NEURAL_FRAME * NEURAL_FRAME;
+        if whole > 0 {
+            self.last_score = self.pending[..whole]
+                .chunks_exact(NEURAL_FRAME)
+                .map(|chunk| self.detector.predict_i16(chunk))
+                .fold(0.0, f32::max);
+            self.pending.drain(..whole);
+        }
+        self.last_score >= self.threshold
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -70,7 +158,7 @@ mod tests {
 
     #[test]
     fn speech_starts_after_the_onset_and_ends_after_the_hangover() {
-        let mut vad = EnergyVad::new(-40.0, 3, 5);
+        let mut vad = Vad::new(Energy::new(-40.0), 3, 5);
         let loud = tone(8_000.0);
         let quiet = tone(50.0);
         assert_eq!(vad.frame(&loud), None);
@@ -80,5 +168,18 @@ mod tests {
         let events: Vec<_> = (0..5).filter_map(|_| vad.frame(&quiet)).collect();
         assert_eq!(events, vec![Activity::SpeechEnded]);
         assert!(!vad.is_speaking());
+    }
+
+    #[test]
+    fn the_network_hears_no_speech_in_silence_or_a_steady_hum() {
+        for rate in [8_000, 16_000] {
+            let mut neural = Neural::new(rate, 1).unwrap();
+            let frame = rate as usize / 50;
+            let step = std::f64::consts::TAU * 100.0 / f64::from(rate);
+            let hum: Vec<i16> = (0..rate as usize).map(|i| (3_000.0 * (i as f64 * step).sin()) as i16).collect();
+            let audio = [vec![0; rate as usize], hum].concat();
+            let heard = audio.chunks(frame).filter(|f| neural.is_speech(f)).count();
+            assert_eq!(heard, 0, "{rate} Hz");
+        }
     }
 }

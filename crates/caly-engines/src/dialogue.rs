@@ -2,7 +2,7 @@
 //! identity checks and policies stay the same whichever engine understood the words — an LLM
 //! proposes an understanding, it never acts.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use caly_core::{
     Email, PhoneNumber,
@@ -11,7 +11,7 @@ use caly_core::{
 };
 use serde_json::{Value, json};
 
-use crate::openai::{ChatClient, LlmError};
+use crate::{openai::ChatClient, provider::ProviderError};
 
 /// An understanding and which engine produced it: `rules`, `llm`, or `rules_fallback` when the
 /// LLM failed and the rules answered instead.
@@ -19,6 +19,8 @@ use crate::openai::{ChatClient, LlmError};
 pub struct Understood {
     pub understanding: Understanding,
     pub engine: &'static str,
+    /// How long the model took to its first token, when a model answered.
+    pub first_token: Option<Duration>,
 }
 
 #[async_trait::async_trait]
@@ -32,7 +34,7 @@ pub struct RulesEngine(pub Arc<Rules>);
 #[async_trait::async_trait]
 impl DialogueEngine for RulesEngine {
     async fn understand(&self, text: &str, _asked: Option<&str>) -> Understood {
-        Understood { understanding: self.0.understand(text), engine: "rules" }
+        Understood { understanding: self.0.understand(text), engine: "rules", first_token: None }
     }
 }
 
@@ -74,17 +76,18 @@ fn tool() -> Value {
 }
 
 impl LlmEngine {
-    async fn ask(&self, text: &str, asked: Option<&str>) -> Result<Understanding, LlmError> {
+    async fn ask(&self, text: &str, asked: Option<&str>) -> Result<(Understanding, Duration), ProviderError> {
         let mut messages = vec![json!({ "role": "system", "content": SYSTEM })];
         if let Some(asked) = asked {
             messages.push(json!({ "role": "assistant", "content": asked }));
         }
         messages.push(json!({ "role": "user", "content": text }));
-        let said = self.client.call_tool(Value::Array(messages), tool()).await?;
+        let called = self.client.call_tool(Value::Array(messages), tool()).await?;
+        let said = called.arguments;
         let intent: Intent = said["intent"]
             .as_str()
             .and_then(|i| i.parse().ok())
-            .ok_or_else(|| LlmError::Unusable(format!("no known intent in {said}")))?;
+            .ok_or_else(|| ProviderError::Unusable(format!("no known intent in {said}")))?;
         // The rules still read the numbers, language and abuse words; the model's details
         // replace theirs only where they pass the same validators.
         let mut understanding = self.rules.understand(text);
@@ -112,7 +115,7 @@ impl LlmEngine {
         }
         entities.reason = field("reason").map(str::to_owned).or(entities.reason.take());
         entities.address = field("address").map(str::to_owned).or(entities.address.take());
-        Ok(understanding)
+        Ok((understanding, called.first_token))
     }
 }
 
@@ -120,10 +123,12 @@ impl LlmEngine {
 impl DialogueEngine for LlmEngine {
     async fn understand(&self, text: &str, asked: Option<&str>) -> Understood {
         match self.ask(text, asked).await {
-            Ok(understanding) => Understood { understanding, engine: "llm" },
+            Ok((understanding, first_token)) => {
+                Understood { understanding, engine: "llm", first_token: Some(first_token) }
+            }
             Err(error) => {
                 tracing::warn!(%error, "the LLM did not understand; the rules engine answers");
-                Understood { understanding: self.rules.understand(text), engine: "rules_fallback" }
+                Understood { understanding: self.rules.understand(text), engine: "rules_fallback", first_token: None }
             }
         }
     }

@@ -1,7 +1,14 @@
-//! Engines behind Caly's conversations. Here: the dialogue engines — the rules engine, and an
-//! LLM engine that understands through an OpenAI-compatible chat API and falls back to the
-//! rules when the model fails, is slow or answers nonsense.
+//! Engines behind Caly's conversations: the speech engines (listening and turn-taking, speech
+//! to text, text to speech, the cascade that joins them to a conversation, and a test engine)
+//! and the dialogue engines (rules, and an LLM that falls back to the rules), with their
+//! providers' clients, retries and circuit breakers.
 
+pub mod cascade;
 pub mod dialogue;
+pub mod listen;
 pub mod openai;
+pub mod provider;
+pub mod speak;
+pub mod stt;
+pub mod tts;
 pub mod voice;

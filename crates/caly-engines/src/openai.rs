@@ -1,19 +1,15 @@
-//! An OpenAI-compatible chat completions client (OpenAI, Groq, OpenRouter, Ollama, vLLM…):
-//! one request, one answer, with a timeout, and one retry after 429/5xx with jitter.
+//! An OpenAI-compatible chat completions client (OpenAI, Groq, OpenRouter, Ollama, vLLM…),
+//! streaming: the answer arrives as server-sent events, so the time to the model's first token
+//! is known, and a timeout covers the whole answer.
 
 use std::time::Duration;
 
+use eventsource_stream::Eventsource;
+use futures::StreamExt;
 use serde_json::{Value, json};
+use tokio::time::Instant;
 
-#[derive(Debug, thiserror::Error)]
-pub enum LlmError {
-    #[error("the model did not answer in time")]
-    Timeout,
-    #[error("the model's service failed: {0}")]
-    Unavailable(String),
-    #[error("the model's answer could not be used: {0}")]
-    Unusable(String),
-}
+use crate::provider::{self, ProviderError};
 
 #[derive(Debug, Clone)]
 pub struct ChatClient {
@@ -24,12 +20,17 @@ pub struct ChatClient {
     pub http: reqwest::Client,
 }
 
-const ATTEMPTS: u32 = 2;
+/// A function the model called, and how long its first token took.
+#[derive(Debug, Clone)]
+pub struct ToolCalled {
+    pub arguments: Value,
+    pub first_token: Duration,
+}
 
 impl ChatClient {
     /// Asks the model with `messages`, forcing a call of the one function in `tool`; returns
     /// the function's arguments, parsed.
-    pub async fn call_tool(&self, messages: Value, tool: Value) -> Result<Value, LlmError> {
+    pub async fn call_tool(&self, messages: Value, tool: Value) -> Result<ToolCalled, ProviderError> {
         let name = tool["function"]["name"].clone();
         let body = json!({
             "model": self.model,
@@ -37,41 +38,51 @@ impl ChatClient {
             "tools": [tool],
             "tool_choice": { "type": "function", "function": { "name": name } },
             "temperature": 0,
+            "stream": true,
         });
-        let answer = tokio::time::timeout(self.timeout, self.post(&body)).await.map_err(|_| LlmError::Timeout)??;
-        let call = &answer["choices"][0]["message"]["tool_calls"][0]["function"];
-        if call["name"] != name {
-            return Err(LlmError::Unusable(format!("no call of {name}")));
+        let (called, arguments, first_token) =
+            tokio::time::timeout(self.timeout, self.stream(&body)).await.map_err(|_| ProviderError::Timeout)??;
+        if called != name {
+            return Err(ProviderError::Unusable(format!("no call of {name}")));
         }
-        let arguments = call["arguments"].as_str().ok_or_else(|| LlmError::Unusable("no arguments".into()))?;
-        serde_json::from_str(arguments).map_err(|e| LlmError::Unusable(format!("arguments are not JSON: {e}")))
+        let arguments = serde_json::from_str(&arguments)
+            .map_err(|e| ProviderError::Unusable(format!("arguments are not JSON: {e}")))?;
+        Ok(ToolCalled { arguments, first_token })
     }
 
-    async fn post(&self, body: &Value) -> Result<Value, LlmError> {
+    /// The streamed answer's first tool call: its name and arguments, put together from the
+    /// deltas, and when the first delta came.
+    async fn stream(&self, body: &Value) -> Result<(String, String, Duration), ProviderError> {
         let url = format!("{}/chat/completions", self.base_url.trim_end_matches('/'));
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let mut request = self.http.post(&url).json(body);
-            if let Some(key) = &self.api_key {
-                request = request.bearer_auth(key);
-            }
-            let failure = match request.send().await {
-                Ok(response) if response.status().is_success() => {
-                    return response.json().await.map_err(|e| LlmError::Unusable(format!("not JSON: {e}")));
+        let asked = Instant::now();
+        let response = provider::send(
+            || {
+                let request = self.http.post(&url).json(body);
+                match &self.api_key {
+                    Some(key) => request.bearer_auth(key),
+                    None => request,
                 }
-                Ok(response) if response.status().as_u16() == 429 || response.status().is_server_error() => {
-                    format!("answered {}", response.status())
-                }
-                Ok(response) => return Err(LlmError::Unavailable(format!("answered {}", response.status()))),
-                Err(error) => error.to_string(),
-            };
-            if attempt >= ATTEMPTS {
-                return Err(LlmError::Unavailable(failure));
+            },
+            "the model's service",
+        )
+        .await?;
+        let mut events = response.bytes_stream().eventsource();
+        let (mut name, mut arguments, mut first_token) = (String::new(), String::new(), None);
+        while let Some(event) = events.next().await {
+            let event = event.map_err(|e| ProviderError::Unavailable(format!("the stream broke: {e}")))?;
+            if event.data.trim() == "[DONE]" {
+                break;
             }
-            let pause = 100 + rand::random_range(0..100);
-            tracing::warn!(attempt, "the model's service {failure}; retrying in {pause} ms");
-            tokio::time::sleep(Duration::from_millis(pause)).await;
+            let chunk: Value = serde_json::from_str(&event.data)
+                .map_err(|e| ProviderError::Unusable(format!("a chunk is not JSON: {e}")))?;
+            let delta = &chunk["choices"][0]["delta"];
+            first_token.get_or_insert_with(|| asked.elapsed());
+            if let Some(call) = delta["tool_calls"].get(0).map(|call| &call["function"]) {
+                name.push_str(call["name"].as_str().unwrap_or_default());
+                arguments.push_str(call["arguments"].as_str().unwrap_or_default());
+            }
         }
+        let first_token = first_token.ok_or_else(|| ProviderError::Unusable("an empty answer".into()))?;
+        Ok((name, arguments, first_token))
     }
 }

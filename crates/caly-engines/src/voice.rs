@@ -1,12 +1,14 @@
 //! Voice engines: what turns a call's audio into the agent's audio. The call runtime feeds one
-//! [`VoiceInput`] at a time and performs the [`VoiceOutput`]s it gets back; audio both ways is
-//! 16-bit PCM at [`RATE`]. [`TestEngine`] needs no provider: it greets with a tone, echoes each
+//! [`VoiceInput`] at a time and performs the [`VoiceOutput`]s it gets back at once or later
+//! (providers answering); audio both ways is 16-bit PCM at [`RATE`]. [`TestEngine`] needs no provider: it greets with a tone, echoes each
 //! thing the caller says, reads back keypad digits as DTMF tones, and transfers or hangs up on
 //! request — enough to carry real calls end to end and to load-test the runtime.
 
-use std::f64::consts::TAU;
+use std::{f64::consts::TAU, time::Duration};
 
 use caly_audio::vad::{Activity, EnergyVad};
+use caly_core::Language;
+use tokio::time::Instant;
 
 /// The rate of every engine's audio.
 pub const RATE: u32 = 16_000;
@@ -15,28 +17,68 @@ pub const RATE: u32 = 16_000;
 pub enum VoiceInput<'a> {
     /// The caller is connected.
     Started,
-    /// 20 ms of the caller's audio.
-    Audio(&'a [i16]),
+    /// 20 ms of the caller's audio; `agent_speaking` while the agent's audio plays.
+    Audio { frame: &'a [i16], agent_speaking: bool },
     /// Digits typed on the keypad, complete.
     Digits(&'a str),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum VoiceOutput {
-    /// Say this; `text` is what the transcript records.
-    Say { text: String, audio: Vec<i16> },
+    /// The agent starts saying `text` (what the transcript records); its audio follows.
+    Speak { text: String, answering: Option<Answering> },
+    /// The next piece of what the agent is saying.
+    Audio(Vec<i16>),
+    /// What the agent started saying is all there.
+    Spoken,
     /// The caller started talking over the agent: stop the agent's audio now.
     StopSpeaking,
     /// What the caller said, for the transcript.
-    Heard { text: String },
+    Heard { text: String, language: Option<Language>, intent: Option<String> },
     /// Hand the call to a person.
     Transfer { reason: String },
     /// End the call once everything said has been played.
     HangUp,
 }
 
+/// How the agent came to answer a caller's turn; the runtime adds when its audio went out.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Answering {
+    /// What is answered: the caller's speech, keys, or the call's start (the greeting).
+    pub cause: Cause,
+    /// When the end of the caller's speech (their last key, the call's start) was detected.
+    pub speech_ended: Instant,
+    /// The silence that ended the turn.
+    pub eos: Duration,
+    /// From the end of speech to the words.
+    pub stt: Duration,
+    pub understanding: Duration,
+    pub llm_first_token: Option<Duration>,
+    pub tools: Duration,
+    pub tts_first_audio: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    Speech,
+    Keys,
+    Greeting,
+}
+
+/// Says `text` with all of its audio at once.
+pub fn say(text: impl Into<String>, audio: Vec<i16>) -> [VoiceOutput; 3] {
+    [VoiceOutput::Speak { text: text.into(), answering: None }, VoiceOutput::Audio(audio), VoiceOutput::Spoken]
+}
+
+#[async_trait::async_trait]
 pub trait VoiceEngine: Send {
+    /// Takes one input at once (never waits); returns what it calls for now.
     fn handle(&mut self, input: VoiceInput<'_>) -> Vec<VoiceOutput>;
+
+    /// The next output that comes later (a provider answered). Cancel-safe.
+    async fn later(&mut self, _agent_speaking: bool) -> VoiceOutput {
+        std::future::pending().await
+    }
 }
 
 /// The longest echo: more of a long monologue is not kept.
@@ -57,8 +99,8 @@ impl TestEngine {
 impl VoiceEngine for TestEngine {
     fn handle(&mut self, input: VoiceInput<'_>) -> Vec<VoiceOutput> {
         match input {
-            VoiceInput::Started => vec![VoiceOutput::Say { text: self.greeting.clone(), audio: greeting_tone() }],
-            VoiceInput::Audio(frame) => {
+            VoiceInput::Started => say(self.greeting.clone(), greeting_tone()).into(),
+            VoiceInput::Audio { frame, .. } => {
                 let activity = self.vad.frame(frame);
                 if self.vad.is_speaking() || activity == Some(Activity::SpeechEnded) {
                     let room = MAX_ECHO_SAMPLES.saturating_sub(self.heard.len());
@@ -69,26 +111,25 @@ impl VoiceEngine for TestEngine {
                     Some(Activity::SpeechEnded) => {
                         let audio = std::mem::take(&mut self.heard);
                         let ms = audio.len() as u64 * 1_000 / u64::from(RATE);
-                        vec![
-                            VoiceOutput::Heard { text: format!("[speech, {ms} ms]") },
-                            VoiceOutput::Say { text: format!("[echo, {ms} ms]"), audio },
-                        ]
+                        let heard =
+                            VoiceOutput::Heard { text: format!("[speech, {ms} ms]"), language: None, intent: None };
+                        std::iter::once(heard).chain(say(format!("[echo, {ms} ms]"), audio)).collect()
                     }
                     None => Vec::new(),
                 }
             }
             VoiceInput::Digits(digits) => {
-                let mut out = vec![VoiceOutput::Heard { text: digits.to_owned() }];
+                let mut out = vec![VoiceOutput::Heard { text: digits.to_owned(), language: None, intent: None }];
                 match digits {
                     "0" => out.push(VoiceOutput::Transfer { reason: "the caller asked for a person (key 0)".into() }),
                     "9" => {
-                        out.push(VoiceOutput::Say { text: "Goodbye.".into(), audio: greeting_tone() });
+                        out.extend(say("Goodbye.", greeting_tone()));
                         out.push(VoiceOutput::HangUp);
                     }
-                    _ => out.push(VoiceOutput::Say {
-                        text: format!("You typed {}.", spaced(digits)),
-                        audio: digits.chars().flat_map(dtmf_tone).collect(),
-                    }),
+                    _ => out.extend(say(
+                        format!("You typed {}.", spaced(digits)),
+                        digits.chars().flat_map(dtmf_tone).collect(),
+                    )),
                 }
                 out
             }
@@ -143,7 +184,7 @@ mod tests {
         outputs
             .iter()
             .filter_map(|o| match o {
-                VoiceOutput::Say { text, .. } => Some(text.as_str()),
+                VoiceOutput::Speak { text, .. } => Some(text.as_str()),
                 _ => None,
             })
             .collect()
@@ -157,20 +198,20 @@ mod tests {
         let quiet = vec![0i16; 320];
         let mut outputs = Vec::new();
         for _ in 0..50 {
-            outputs.extend(engine.handle(VoiceInput::Audio(&loud)));
+            outputs.extend(engine.handle(VoiceInput::Audio { frame: &loud, agent_speaking: true }));
         }
         assert_eq!(outputs, vec![VoiceOutput::StopSpeaking], "barge-in as speech starts");
         outputs.clear();
         for _ in 0..30 {
-            outputs.extend(engine.handle(VoiceInput::Audio(&quiet)));
+            outputs.extend(engine.handle(VoiceInput::Audio { frame: &quiet, agent_speaking: false }));
         }
-        let VoiceOutput::Say { audio, text } = &outputs[1] else { panic!("{outputs:?}") };
+        assert_eq!(says(&outputs), vec!["[echo, 1460 ms]"]);
+        let VoiceOutput::Audio(audio) = &outputs[2] else { panic!("{outputs:?}") };
         // Speech from its 3rd loud frame to the end of the 500 ms hangover.
         assert_eq!(audio.len(), (48 + 25) * 320);
-        assert_eq!(text, "[echo, 1460 ms]");
         let outputs = engine.handle(VoiceInput::Digits("1007"));
         assert_eq!(says(&outputs), vec!["You typed 1 0 0 7."]);
-        let VoiceOutput::Say { audio, .. } = &outputs[1] else { panic!() };
+        let VoiceOutput::Audio(audio) = &outputs[2] else { panic!() };
         assert_eq!(audio.len(), 4 * 4_000);
         let outputs = engine.handle(VoiceInput::Digits("0"));
         assert!(matches!(outputs[1], VoiceOutput::Transfer { .. }));

@@ -66,6 +66,42 @@ pub struct Turn {
     pub stt_ms: Option<i64>,
     pub dialogue_ms: Option<i64>,
     pub tts_ms: Option<i64>,
+    pub latency: TurnLatency,
+}
+
+impl Turn {
+    /// A turn that started at `at` (µs), with nothing measured yet.
+    pub fn new(speaker: Speaker, text: String, at: i64) -> Self {
+        Self {
+            seq: 0,
+            speaker,
+            text,
+            language: None,
+            intent: None,
+            started_at: at,
+            ended_at: None,
+            interrupted_at: None,
+            stt_ms: None,
+            dialogue_ms: None,
+            tts_ms: None,
+            latency: TurnLatency::default(),
+        }
+    }
+}
+
+/// The rest of an agent turn's latency breakdown (with `stt_ms`, `dialogue_ms`, `tts_ms`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TurnLatency {
+    /// The silence that ended the caller's turn.
+    pub eos_ms: Option<i64>,
+    /// The model's time to its first token.
+    pub llm_ms: Option<i64>,
+    /// Lookups and actions.
+    pub tool_ms: Option<i64>,
+    /// Ours: the end-of-speech → first-frame time no provider accounts for.
+    pub overhead_ms: Option<i64>,
+    /// From the end of the caller's speech to the first agent frame sent.
+    pub response_ms: Option<i64>,
 }
 
 /// Which calls a page holds; every field narrows, `None` does not.
@@ -139,6 +175,13 @@ fn turn(row: AnyRow) -> Result<Turn, StoreError> {
         stt_ms: row.try_get("stt_ms")?,
         dialogue_ms: row.try_get("dialogue_ms")?,
         tts_ms: row.try_get("tts_ms")?,
+        latency: TurnLatency {
+            eos_ms: row.try_get("eos_ms")?,
+            llm_ms: row.try_get("llm_ms")?,
+            tool_ms: row.try_get("tool_ms")?,
+            overhead_ms: row.try_get("overhead_ms")?,
+            response_ms: row.try_get("response_ms")?,
+        },
     })
 }
 
@@ -277,8 +320,8 @@ impl Store {
         .await?;
         sqlx::query(
             "INSERT INTO call_turns (id, tenant_id, call_id, seq, speaker, text, language, intent, started_at, \
-             ended_at, interrupted_at, stt_ms, dialogue_ms, tts_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+             ended_at, interrupted_at, stt_ms, dialogue_ms, tts_ms, eos_ms, llm_ms, tool_ms, overhead_ms, \
+             response_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
         )
         .bind(new_id())
         .bind(tenant_id)
@@ -294,6 +337,11 @@ impl Store {
         .bind(turn.stt_ms)
         .bind(turn.dialogue_ms)
         .bind(turn.tts_ms)
+        .bind(turn.latency.eos_ms)
+        .bind(turn.latency.llm_ms)
+        .bind(turn.latency.tool_ms)
+        .bind(turn.latency.overhead_ms)
+        .bind(turn.latency.response_ms)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -376,6 +424,39 @@ impl Store {
     }
 
     /// Marks an agent turn as cut short: the caller heard only `heard` of it, until `at`.
+    /// The agent turn's first frame went out: end of speech → first frame, our part of it;
+    /// the call's first response time if it has none yet.
+    pub async fn answer_turn(
+        &self,
+        tenant_id: &str,
+        call_id: &str,
+        seq: i64,
+        response_ms: i64,
+        overhead_ms: i64,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "UPDATE calls SET first_response_ms = COALESCE(first_response_ms, $1) WHERE tenant_id = $2 AND id = $3",
+        )
+        .bind(response_ms)
+        .bind(tenant_id)
+        .bind(call_id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE call_turns SET response_ms = $1, overhead_ms = $2 WHERE tenant_id = $3 AND call_id = $4 AND seq = $5",
+        )
+        .bind(response_ms)
+        .bind(overhead_ms)
+        .bind(tenant_id)
+        .bind(call_id)
+        .bind(seq)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     pub async fn interrupt_turn(
         &self,
         tenant_id: &str,
@@ -412,7 +493,7 @@ impl Store {
         let mut conn = self.acquire().await?;
         let rows = sqlx::query(
             "SELECT seq, speaker, text, language, intent, started_at, ended_at, interrupted_at, stt_ms, dialogue_ms, \
-             tts_ms FROM call_turns WHERE tenant_id = $1 AND call_id = $2 ORDER BY seq",
+             tts_ms, eos_ms, llm_ms, tool_ms, overhead_ms, response_ms FROM call_turns WHERE tenant_id = $1 AND call_id = $2 ORDER BY seq",
         )
         .bind(tenant_id)
         .bind(call_id)

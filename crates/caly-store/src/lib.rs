@@ -21,7 +21,7 @@ mod team;
 
 pub use actions::{Action, Decided, NewAction};
 pub use api_keys::{ApiKey, NewApiKey};
-pub use calls::{Call, CallCursor, CallEnd, CallFilter, NewCall, Order, Turn};
+pub use calls::{Call, CallCursor, CallEnd, CallFilter, NewCall, Order, Turn, TurnLatency};
 
 pub use audit::{AuditEntry, AuditEvent, AuditFilter, Break, SYSTEM_CHAIN, Verification};
 pub use error::StoreError;

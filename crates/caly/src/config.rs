@@ -18,7 +18,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize, Serializer};
 
 const ENV_PREFIX: &str = "CALY_";
-const SECTIONS: [&str; 12] = [
+const SECTIONS: [&str; 13] = [
     "database",
     "redis",
     "log",
@@ -31,6 +31,7 @@ const SECTIONS: [&str; 12] = [
     "commerce",
     "llm",
     "telephony",
+    "speech",
 ];
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -65,6 +66,91 @@ pub struct Config {
     pub commerce: CommerceConfig,
     pub llm: LlmConfig,
     pub telephony: TelephonyConfig,
+    pub speech: SpeechConfig,
+}
+
+/// How calls are heard and spoken to. A provider is used when its address (or key) is set;
+/// transcribers are tried Deepgram first, then the OpenAI-compatible one; synthesisers the
+/// OpenAI-compatible one first, then the local espeak-ng.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SpeechConfig {
+    /// `cascade` (speech to text → the tenant's agent → text to speech) or `echo` (the test
+    /// engine: greets with a tone, echoes the caller; for load tests, needs no provider).
+    pub engine: SpeechEngine,
+    /// Deepgram's key; set: Deepgram transcribes, live.
+    #[serde(serialize_with = "redacted")]
+    pub deepgram_api_key: Option<SecretString>,
+    pub deepgram_url: String,
+    pub deepgram_model: String,
+    /// `hi`, `en` or `multi`; unset: the call's language.
+    pub deepgram_language: Option<String>,
+    /// An OpenAI-compatible transcription service (`…/v1`): OpenAI, Groq, Speaches.
+    pub stt_url: Option<String>,
+    #[serde(serialize_with = "redacted")]
+    pub stt_api_key: Option<SecretString>,
+    pub stt_model: String,
+    /// An OpenAI-compatible speech service (`…/v1`): OpenAI, Kokoro-FastAPI, Speaches.
+    pub tts_url: Option<String>,
+    #[serde(serialize_with = "redacted")]
+    pub tts_api_key: Option<SecretString>,
+    pub tts_model: String,
+    pub tts_voice: String,
+    /// The local synthesiser, always the last resort; empty: none.
+    pub espeak_program: String,
+    /// How long a provider may take to answer (a transcription, the first audio).
+    #[serde(with = "humantime_serde")]
+    pub provider_timeout: Duration,
+    /// Quiet that ends the caller's turn.
+    #[serde(with = "humantime_serde")]
+    pub end_silence: Duration,
+    /// The longest wait for the rest of a sentence the caller broke off.
+    #[serde(with = "humantime_serde")]
+    pub max_wait: Duration,
+    /// Caller speech over the agent this long stops the agent…
+    #[serde(with = "humantime_serde")]
+    pub barge_in: Duration,
+    /// …once its words are more than "haan" or "hmm", or it has gone on this much longer.
+    #[serde(with = "humantime_serde")]
+    pub barge_in_wait: Duration,
+    /// 0–3: how sure the voice detector must be that a frame is speech.
+    pub vad_aggressiveness: u8,
+    /// Live transcriptions open at once (server-wide); calls beyond it are transcribed per turn.
+    pub max_live_sessions: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SpeechEngine {
+    Cascade,
+    Echo,
+}
+
+impl Default for SpeechConfig {
+    fn default() -> Self {
+        Self {
+            engine: SpeechEngine::Cascade,
+            deepgram_api_key: None,
+            deepgram_url: "https://api.deepgram.com".into(),
+            deepgram_model: "nova-3".into(),
+            deepgram_language: None,
+            stt_url: None,
+            stt_api_key: None,
+            stt_model: "whisper-1".into(),
+            tts_url: None,
+            tts_api_key: None,
+            tts_model: "gpt-4o-mini-tts".into(),
+            tts_voice: "alloy".into(),
+            espeak_program: "espeak-ng".into(),
+            provider_timeout: Duration::from_secs(3),
+            end_silence: Duration::from_millis(500),
+            max_wait: Duration::from_secs(2),
+            barge_in: Duration::from_millis(300),
+            barge_in_wait: Duration::from_millis(400),
+            vad_aggressiveness: 1,
+            max_live_sessions: 1_000,
+        }
+    }
 }
 
 /// Carriers: where they reach us, single-account credentials, and the carriers' REST APIs.
@@ -406,6 +492,7 @@ impl Default for Config {
             commerce: CommerceConfig::default(),
             llm: LlmConfig::default(),
             telephony: TelephonyConfig::default(),
+            speech: SpeechConfig::default(),
         }
     }
 }
@@ -507,6 +594,23 @@ impl Config {
             && !(base.starts_with("https://") || base.starts_with("http://"))
         {
             return Err(("llm.base_url", "an http:// or https:// base URL such as https://api.openai.com/v1".into()));
+        }
+        let speech = &self.speech;
+        let urls = [
+            ("speech.deepgram_url", Some(&speech.deepgram_url)),
+            ("speech.stt_url", speech.stt_url.as_ref()),
+            ("speech.tts_url", speech.tts_url.as_ref()),
+        ];
+        for (key, url) in urls {
+            if url.is_some_and(|u| !(u.starts_with("https://") || u.starts_with("http://"))) {
+                return Err((key, "an http:// or https:// base URL".into()));
+            }
+        }
+        if speech.vad_aggressiveness > 3 {
+            return Err(("speech.vad_aggressiveness", "0, 1, 2 or 3".into()));
+        }
+        if speech.end_silence < Duration::from_millis(100) || speech.max_wait < speech.end_silence {
+            return Err(("speech.end_silence", "at least 100ms, and at most speech.max_wait".into()));
         }
         let telephony = &self.telephony;
         for (key, url) in [

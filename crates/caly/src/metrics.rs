@@ -4,6 +4,7 @@
 use std::{
     collections::HashMap,
     sync::{Arc, RwLock},
+    time::Duration,
 };
 
 use prometheus_client::{
@@ -51,9 +52,16 @@ struct MediaLabels {
     reason: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StageLabels {
+    stage: &'static str,
+}
+
 #[derive(Clone)]
 pub struct Metrics {
     calls_active: Gauge,
+    turn_stages: Family<StageLabels, Histogram, fn() -> Histogram>,
+    barge_in: Histogram,
     media_rejected: Family<MediaLabels, Counter>,
     pacing_underruns: Counter,
     registry: Arc<Registry>,
@@ -106,10 +114,27 @@ impl Metrics {
             "20 ms slots that passed mid-utterance with no agent audio ready",
             pacing_underruns.clone(),
         );
+        let turn_stages: Family<StageLabels, Histogram, fn() -> Histogram> =
+            Family::new_with_constructor(|| Histogram::new(exponential_buckets(0.001, 1.6, 20)));
+        registry.register(
+            "turn_stage_seconds",
+            "Per caller turn: end-of-speech detection (eos), stt final, understanding, llm first token, tools, \
+             tts first audio, our own overhead, and end of speech to the first agent frame sent (response); \
+             stream start to the greeting's first frame (greeting); last key to the answer (keys_response)",
+            turn_stages.clone(),
+        );
+        let barge_in = Histogram::new(exponential_buckets(0.0001, 2.0, 14));
+        registry.register(
+            "barge_in_seconds",
+            "From the input that confirmed a barge-in to the clear sent to the carrier",
+            barge_in.clone(),
+        );
         registry.register("build", "Build information", Info::new(vec![("version", env!("CARGO_PKG_VERSION"))]));
         registry.register_collector(Box::new(PoolCollector(store)));
         Self {
             calls_active,
+            turn_stages,
+            barge_in,
             media_rejected,
             pacing_underruns,
             registry: Arc::new(registry),
@@ -165,6 +190,38 @@ impl Metrics {
 
     pub fn pacing_underruns(&self, count: u64) {
         self.pacing_underruns.inc_by(count);
+    }
+
+    pub fn turn_latency(&self, answering: &caly_engines::voice::Answering, response: Duration, overhead: Duration) {
+        use caly_engines::voice::Cause;
+        let answered = match answering.cause {
+            Cause::Speech => "response",
+            Cause::Keys => "keys_response",
+            Cause::Greeting => "greeting",
+        };
+        if answering.cause != Cause::Speech {
+            self.turn_stages.get_or_create(&StageLabels { stage: answered }).observe(response.as_secs_f64());
+            return;
+        }
+        let stages = [
+            ("eos", Some(answering.eos)),
+            ("stt", Some(answering.stt)),
+            ("understanding", Some(answering.understanding)),
+            ("llm_first_token", answering.llm_first_token),
+            ("tools", Some(answering.tools)),
+            ("tts_first_audio", Some(answering.tts_first_audio)),
+            ("overhead", Some(overhead)),
+            ("response", Some(response)),
+        ];
+        for (stage, took) in stages {
+            if let Some(took) = took {
+                self.turn_stages.get_or_create(&StageLabels { stage }).observe(took.as_secs_f64());
+            }
+        }
+    }
+
+    pub fn barge_in(&self, took: Duration) {
+        self.barge_in.observe(took.as_secs_f64());
     }
 
     fn route(&self, route: &str) -> Arc<String> {

@@ -62,6 +62,10 @@ impl RunningServer {
         let metrics = Metrics::new(store.clone());
         let http = outbound_client(&config.commerce)?;
         let dialogue = crate::conversation::Dialogue::new(&config.llm, http.clone());
+        let speech = Arc::new(
+            crate::call::speech::build(&config.speech, dialogue.rules.0.clone())
+                .context("building the speech providers")?,
+        );
         let recordings_dir = config.data_dir.join("recordings");
         std::fs::create_dir_all(&recordings_dir)
             .with_context(|| format!("creating the recordings directory {}", recordings_dir.display()))?;
@@ -86,6 +90,7 @@ impl RunningServer {
             started_at: Instant::now(),
             openapi: Arc::new(http::openapi()),
             dialogue,
+            speech,
             http,
             recordings: Arc::new(recordings),
         });

@@ -53,6 +53,8 @@ pub struct Shared {
     pub http: reqwest::Client,
     /// The rules engine and the agent's shipped replies.
     pub dialogue: crate::conversation::Dialogue,
+    /// Calls' speech providers and settings.
+    pub speech: Arc<caly_engines::cascade::Speech>,
     /// `None` when every detector class is off.
     pub attack_guard: Option<Arc<AttackGuard>>,
     /// The API description served at `/openapi.json`.

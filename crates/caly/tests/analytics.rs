@@ -55,6 +55,7 @@ async fn seed(store: &Store, tenant: &str, seed: Seed) {
             stt_ms: None,
             dialogue_ms: None,
             tts_ms: None,
+            latency: Default::default(),
         };
         let first = if i == 0 { seed.first_response_ms } else { None };
         store.append_turn(tenant, &call.id, &turn, first).await.unwrap();

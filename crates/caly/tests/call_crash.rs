@@ -19,6 +19,7 @@ fn start(dir: &std::path::Path, port: u16) -> Child {
         .env("CALY_DEMO", "false")
         .env("CALY_RATE_LIMITS", "off")
         .env("CALY_LOG_LEVEL", "warn")
+        .env("CALY_SPEECH_ENGINE", "echo")
         .env("CALY_TELEPHONY_TWILIO_ACCOUNT_SID", SID)
         .env("CALY_TELEPHONY_TWILIO_AUTH_TOKEN", TOKEN)
         .stdout(std::process::Stdio::null())

@@ -55,6 +55,13 @@ async fn seed(store: &Store, tenant: &str, seed: Seed<'_>) -> String {
         stt_ms: Some(120),
         dialogue_ms: Some(80),
         tts_ms: Some(150),
+        latency: caly_store::TurnLatency {
+            eos_ms: Some(500),
+            llm_ms: Some(300),
+            tool_ms: Some(4),
+            overhead_ms: Some(3),
+            response_ms: Some(610),
+        },
     };
     store
         .append_turn(tenant, &call.id, &turn(Speaker::Caller, seed.said, Some(seed.intent), 2_000_000), None)
@@ -232,6 +239,8 @@ on_both_engines! {
         assert_eq!((turns[0]["seq"].as_i64(), turns[0]["speaker"].as_str()), (Some(1), Some("caller")));
         assert_eq!(turns[0]["text"], "Order cancel karna hai");
         assert_eq!((turns[1]["speaker"].as_str(), turns[1]["tts_ms"].as_i64()), (Some("agent"), Some(150)));
+        assert_eq!((turns[1]["response_ms"].as_i64(), turns[1]["overhead_ms"].as_i64()), (Some(610), Some(3)));
+        assert_eq!((turns[1]["eos_ms"].as_i64(), turns[1]["llm_ms"].as_i64()), (Some(500), Some(300)));
         assert!(call["recording_url"].is_null());
 
         let patch = json!({"notes": "Called back.\nAll good.", "resolved": true});

@@ -1,6 +1,8 @@
 //! The LLM dialogue engine through the sandbox, against a stand-in OpenAI-compatible server on
-//! loopback that checks what we send: a forced `understand` tool call, the agent's last words
-//! as context, the key. When the model fails, is slow or makes up an intent, the rules answer.
+//! loopback that checks what we send (a forced `understand` tool call, streamed; the agent's
+//! last words as context; the key) and answers as OpenAI does: server-sent events whose deltas
+//! carry the call's arguments in pieces. When the model fails, is slow or makes up an intent,
+//! the rules answer.
 
 mod support;
 
@@ -12,7 +14,7 @@ use std::{
 use axum::{
     Json, Router,
     extract::State,
-    http::{HeaderMap, StatusCode},
+    http::{HeaderMap, StatusCode, header},
     routing::post,
 };
 use reqwest::Method;
@@ -37,9 +39,10 @@ async fn completions(
     State(model): State<Arc<Mutex<Model>>>,
     headers: HeaderMap,
     Json(body): Json<Value>,
-) -> Result<Json<Value>, StatusCode> {
+) -> Result<([(header::HeaderName, &'static str); 1], String), StatusCode> {
     assert_eq!(headers["authorization"], "Bearer sk-test");
     assert_eq!(body["model"], "test-model");
+    assert_eq!(body["stream"], true);
     assert_eq!(body["tool_choice"]["function"]["name"], "understand");
     let intents = &body["tools"][0]["function"]["parameters"]["properties"]["intent"]["enum"];
     assert!(intents.as_array().unwrap().iter().any(|i| i == "cancel_order"));
@@ -55,10 +58,19 @@ async fn completions(
             tokio::time::sleep(Duration::from_secs(3)).await;
             Err(StatusCode::GATEWAY_TIMEOUT)
         }
-        Answer::Call(arguments) => Ok(Json(json!({ "choices": [{ "message": { "role": "assistant", "tool_calls": [{
-            "id": "call_1", "type": "function",
-            "function": { "name": "understand", "arguments": arguments.to_string() },
-        }] } }] }))),
+        Answer::Call(arguments) => {
+            let arguments = arguments.to_string();
+            let (first, rest) = arguments.split_at(arguments.len() / 2);
+            let chunk = |delta: Value| format!("data: {}\n\n", json!({ "choices": [{ "index": 0, "delta": delta }] }));
+            let body = [
+                chunk(json!({ "role": "assistant", "tool_calls": [{ "index": 0, "id": "call_1", "type": "function",
+                    "function": { "name": "understand", "arguments": "" } }] })),
+                chunk(json!({ "tool_calls": [{ "index": 0, "function": { "arguments": first } }] })),
+                chunk(json!({ "tool_calls": [{ "index": 0, "function": { "arguments": rest } }] })),
+                "data: [DONE]\n\n".to_owned(),
+            ];
+            Ok(([(header::CONTENT_TYPE, "text/event-stream")], body.concat()))
+        }
     }
 }
 

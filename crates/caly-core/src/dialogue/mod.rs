@@ -72,6 +72,7 @@ pub struct Rules {
     hindi_markers: std::collections::HashSet<String>,
     upset_words: std::collections::HashSet<String>,
     shared_words: std::collections::HashSet<String>,
+    unfinished_words: std::collections::HashSet<String>,
 }
 
 /// Roman words that only Hindi has: one of them makes a roman sentence Hinglish.
@@ -89,6 +90,10 @@ const SHARED_WORDS: &str = "hello hi hey ok okay yes no please thanks thank you 
     exchange status number address payment delivery app otp cod invoice bill gst upi pin code tracking courier parcel \
     product size colour color price stock link rupees rs double triple";
 
+/// Words a sentence does not end on: conjunctions, possessives, fillers.
+const UNFINISHED_WORDS: &str = "and or but because so the my is aur ya lekin par kyunki ki ke ka toh to matlab mera meri \
+    mere umm um uh और या लेकिन क्योंकि कि तो मेरा मेरी";
+
 /// Anger and abuse, in the three languages.
 const UPSET_WORDS: &str = "stupid idiot useless nonsense rubbish shut bloody damn cheaters cheater fraud bakwas \
     bakvas bewakoof bevkoof pagal ullu kamina kamine chor dhokebaaz बकवास बेवकूफ पागल उल्लू कमीना कमीने चोर धोखेबाज़ फ्रॉड";
@@ -101,7 +106,23 @@ impl Rules {
             hindi_markers: HINDI_MARKERS.split_whitespace().map(words::sound_key).collect(),
             upset_words: UPSET_WORDS.split_whitespace().flat_map(words::words).map(|w| w.key).collect(),
             shared_words: SHARED_WORDS.split_whitespace().map(words::sound_key).collect(),
+            unfinished_words: UNFINISHED_WORDS.split_whitespace().flat_map(words::words).map(|w| w.key).collect(),
         }
+    }
+
+    /// Whether the caller has clearly not finished (a pause cut the sentence): the words end
+    /// in a number being read out, on "number (hai)", or on a word no sentence ends on.
+    pub fn is_incomplete(&self, text: &str) -> bool {
+        let words = words::words(text);
+        let Some(last) = words.last() else { return false };
+        let in_number = entities::numbers(&words, &self.numbers).iter().any(|heard| heard.last == words.len() - 1);
+        let key = |i: usize| words.get(i).map(|w| words::sound_key(&w.key));
+        let is_number_word =
+            |i: usize| key(i).is_some_and(|k| ["number", "nambar", "नंबर"].map(words::sound_key).contains(&k));
+        let number_is = key(words.len() - 1).is_some_and(|k| ["hai", "है", "is"].map(words::sound_key).contains(&k))
+            && words.len() >= 2
+            && is_number_word(words.len() - 2);
+        in_number || number_is || is_number_word(words.len() - 1) || self.unfinished_words.contains(&last.key)
     }
 
     pub fn understand(&self, text: &str) -> Understanding {
@@ -143,6 +164,31 @@ impl Rules {
 impl Default for Rules {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+#[cfg(test)]
+mod incomplete_tests {
+    use super::Rules;
+
+    #[test]
+    fn sentences_cut_by_a_pause_are_incomplete() {
+        let rules = Rules::new();
+        for text in [
+            "mera order number hai",
+            "mera order number hai 4 5",
+            "char paanch do",
+            "I want to cancel and",
+            "order kab aayega lekin",
+            "मेरा ऑर्डर नंबर है",
+            "my number is",
+            "order number",
+        ] {
+            assert!(rules.is_incomplete(text), "{text}");
+        }
+        for text in ["", "mera order kahan hai", "where is my order", "cancel kar do", "order 4521 kab aayega"] {
+            assert!(!rules.is_incomplete(text), "{text}");
+        }
     }
 }
 

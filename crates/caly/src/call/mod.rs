@@ -8,9 +8,11 @@
 //! part of what the agent said is cut from the transcript.
 
 mod carrier_api;
+mod conversation;
 pub mod credentials;
 mod recording;
 pub mod retention;
+pub mod speech;
 mod writer;
 
 use std::{collections::VecDeque, time::Duration};
@@ -21,8 +23,16 @@ use caly_audio::{
     pacing::{Paced, Pacer},
     resample::Resampler,
 };
-use caly_core::call::{CallStatus, Outcome, Speaker};
-use caly_engines::voice::{self, TestEngine, VoiceEngine, VoiceInput, VoiceOutput};
+use caly_core::{
+    Language,
+    agent::Setup,
+    call::{CallStatus, Outcome, Speaker},
+    settings::Settings,
+};
+use caly_engines::{
+    cascade::Cascade,
+    voice::{self, Answering, Cause, TestEngine, VoiceEngine, VoiceInput, VoiceOutput},
+};
 use caly_store::Turn;
 use caly_telephony::{
     CallCommand, CallEvent, Carrier, Inbound, MediaError, MediaProtocol, Outbound, dtmf::DigitCollector,
@@ -30,7 +40,7 @@ use caly_telephony::{
 use tokio::{sync::mpsc, time::Instant};
 use tracing::Instrument;
 
-use crate::{auth::now_micros, state::AppState};
+use crate::{auth::now_micros, config::SpeechEngine, http::audit::AuditContext, state::AppState};
 use writer::{Ending, Write};
 
 /// What the webhook (or the dashboard) established before the media stream connected.
@@ -44,6 +54,13 @@ pub struct CallSetup {
     pub record: bool,
     /// Where Plivo fetches the `<Dial>` of a transfer.
     pub dial_url: String,
+    /// The calling number, E.164, when the carrier told it.
+    pub caller: Option<String>,
+    pub language: Language,
+    pub timezone: String,
+    pub settings: Settings,
+    /// The media request's facts, for the audit rows of the call's actions.
+    pub audit: AuditContext,
 }
 
 /// How long after its last frame an utterance's mark may take before the call moves on.
@@ -55,8 +72,12 @@ struct Utterance {
     text: String,
     frames: u32,
     sent: u32,
+    /// All its audio is with the pacer.
+    complete: bool,
     /// Its mark left: everything of it is with the carrier.
     marked: bool,
+    /// How it came to answer the caller, until its first frame goes out.
+    answering: Option<Answering>,
 }
 
 enum End {
@@ -78,7 +99,14 @@ pub async fn run(state: AppState, setup: CallSetup, socket: WebSocket) {
             record: setup.record.then_some(setup.carrier.sample_rate()),
         };
         let (writes, writer) = writer::spawn(state.clone(), target);
-        let mut session = match Session::new(&state, &setup, writes) {
+        let engine = match engine(&state, &setup).await {
+            Ok(engine) => engine,
+            Err(error) => {
+                tracing::error!(%error, "the call's engine could not start");
+                return;
+            }
+        };
+        let mut session = match Session::new(&state, &setup, writes, engine) {
             Ok(session) => session,
             Err(error) => {
                 tracing::error!(%error, "the call could not start");
@@ -92,6 +120,29 @@ pub async fn run(state: AppState, setup: CallSetup, socket: WebSocket) {
     }
     .instrument(span)
     .await
+}
+
+/// The engine `[speech] engine` names: the cascade with the tenant's agent, or the echo.
+async fn engine(state: &AppState, setup: &CallSetup) -> anyhow::Result<Box<dyn VoiceEngine>> {
+    if state.config.speech.engine == SpeechEngine::Echo {
+        return Ok(Box::new(TestEngine::new(setup.greeting.clone())));
+    }
+    let commerce = crate::commerce::connector_for(state, &setup.tenant_id, &setup.settings.store).await?;
+    let agent = Setup {
+        call_id: setup.call_id.clone(),
+        caller: setup.caller.clone(),
+        language: setup.language,
+        timezone: setup.timezone.clone(),
+        settings: setup.settings.clone(),
+    };
+    let conversation = conversation::CallConversation::new(
+        state.clone(),
+        setup.tenant_id.clone(),
+        agent,
+        commerce,
+        setup.audit.clone(),
+    );
+    Ok(Box::new(Cascade::new(state.speech.clone(), Box::new(conversation), setup.language).await))
 }
 
 struct Session<'a> {
@@ -117,10 +168,19 @@ struct Session<'a> {
     engine_audio: Vec<i16>,
     engine_outputs: Vec<VoiceOutput>,
     last_frame_at: Instant,
+    /// When the input being handled arrived.
+    input_at: Instant,
+    /// When the barge-in whose `clear` is about to go out was decided.
+    clearing_since: Option<Instant>,
 }
 
 impl<'a> Session<'a> {
-    fn new(state: &'a AppState, setup: &'a CallSetup, writes: mpsc::UnboundedSender<Write>) -> anyhow::Result<Self> {
+    fn new(
+        state: &'a AppState,
+        setup: &'a CallSetup,
+        writes: mpsc::UnboundedSender<Write>,
+        engine: Box<dyn VoiceEngine>,
+    ) -> anyhow::Result<Self> {
         let rate = setup.carrier.sample_rate();
         let resampler = |from, to| (from != to).then(|| Resampler::new(from, to)).transpose();
         Ok(Self {
@@ -128,7 +188,7 @@ impl<'a> Session<'a> {
             setup,
             writes,
             media: caly_telephony::protocol(setup.carrier),
-            engine: Box::new(TestEngine::new(setup.greeting.clone())),
+            engine,
             pacer: Pacer::new(Instant::now().into_std()),
             playing: VecDeque::new(),
             next_utterance: 1,
@@ -144,6 +204,8 @@ impl<'a> Session<'a> {
             engine_audio: Vec::new(),
             engine_outputs: Vec::new(),
             last_frame_at: Instant::now(),
+            input_at: Instant::now(),
+            clearing_since: None,
         })
     }
 
@@ -155,10 +217,17 @@ impl<'a> Session<'a> {
             let pace_at = self.pacer.next_deadline().map(Instant::from_std);
             let digits_at = self.digits.deadline().map(Instant::from_std);
             let mark_overdue = self.hang_up_when_played && self.pacer.is_idle();
+            let agent_speaking = !self.playing.is_empty();
             tokio::select! {
                 biased;
                 () = self.state.lifecycle.shutdown_requested() => break End::ServerStopping,
                 () = sleep_until(pace_at) => self.pace(),
+                output = self.engine.later(agent_speaking) => {
+                    self.input_at = Instant::now();
+                    if let Some(end) = self.perform(vec![output]) {
+                        break end;
+                    }
+                }
                 message = socket.recv() => match message {
                     Some(Ok(Message::Text(text))) => { if let Some(end) = self.receive(Inbound::Text(&text)) { break end } }
                     Some(Ok(Message::Binary(bytes))) => { if let Some(end) = self.receive(Inbound::Binary(&bytes)) { break end } }
@@ -203,6 +272,9 @@ impl<'a> Session<'a> {
             };
             socket.send(message).await?;
         }
+        if let Some(since) = self.clearing_since.take() {
+            self.state.metrics.barge_in(since.elapsed());
+        }
         Ok(())
     }
 
@@ -227,6 +299,7 @@ impl<'a> Session<'a> {
         match event {
             CallEvent::Started(_) => self.start(),
             CallEvent::Audio(pcm) => {
+                self.input_at = Instant::now();
                 if let Some(chunk) = self.recording.as_mut().and_then(|pairing| pairing.caller(&pcm)) {
                     let _ = self.writes.send(Write::Audio(chunk));
                 }
@@ -239,7 +312,10 @@ impl<'a> Session<'a> {
                     None => &pcm,
                 };
                 let (engine, outputs) = (&mut self.engine, &mut self.engine_outputs);
-                self.engine_frames.push(audio, |frame| outputs.extend(engine.handle(VoiceInput::Audio(frame))));
+                let agent_speaking = !self.playing.is_empty();
+                self.engine_frames.push(audio, |frame| {
+                    outputs.extend(engine.handle(VoiceInput::Audio { frame, agent_speaking }));
+                });
                 let outputs = std::mem::take(&mut self.engine_outputs);
                 self.perform(outputs)
             }
@@ -274,9 +350,18 @@ impl<'a> Session<'a> {
     fn perform(&mut self, outputs: Vec<VoiceOutput>) -> Option<End> {
         for output in outputs {
             match output {
-                VoiceOutput::Say { text, audio } => self.say(text, &audio),
+                VoiceOutput::Speak { text, answering } => self.speak(text, answering),
+                VoiceOutput::Audio(audio) => self.play(&audio),
+                VoiceOutput::Spoken => self.spoken(),
                 VoiceOutput::StopSpeaking => self.stop_speaking(),
-                VoiceOutput::Heard { text } => self.turn(Speaker::Caller, text, None),
+                VoiceOutput::Heard { text, language, intent } => {
+                    let turn = Turn {
+                        language: language.map(|l| l.as_str().to_owned()),
+                        intent,
+                        ..Turn::new(Speaker::Caller, text, now_micros())
+                    };
+                    let _ = self.writes.send(Write::Turn { utterance: None, turn: Box::new(turn) });
+                }
                 VoiceOutput::Transfer { reason } => {
                     if let Some(end) = self.transfer(&reason) {
                         return Some(end);
@@ -289,45 +374,58 @@ impl<'a> Session<'a> {
     }
 
     fn turn(&self, speaker: Speaker, text: String, utterance: Option<u64>) {
-        let now = now_micros();
-        let turn = Turn {
-            seq: 0,
-            speaker,
-            text,
-            language: None,
-            intent: None,
-            started_at: now,
-            ended_at: None,
-            interrupted_at: None,
-            stt_ms: None,
-            dialogue_ms: None,
-            tts_ms: None,
-        };
-        let _ = self.writes.send(Write::Turn { utterance, turn });
+        let turn = Turn::new(speaker, text, now_micros());
+        let _ = self.writes.send(Write::Turn { utterance, turn: Box::new(turn) });
     }
 
-    fn say(&mut self, text: String, audio: &[i16]) {
+    /// The agent starts an utterance; its audio follows in pieces.
+    fn speak(&mut self, text: String, answering: Option<Answering>) {
+        self.spoken();
         let id = self.next_utterance;
         self.next_utterance += 1;
-        self.turn(Speaker::Agent, text.clone(), Some(id));
+        let mut turn = Turn::new(Speaker::Agent, text.clone(), now_micros());
+        if let Some(answering) = answering.as_ref().filter(|a| a.cause == Cause::Speech) {
+            turn.stt_ms = Some(answering.stt.as_millis() as i64);
+            turn.dialogue_ms = Some(answering.understanding.as_millis() as i64);
+            turn.tts_ms = Some(answering.tts_first_audio.as_millis() as i64);
+            turn.latency = caly_store::TurnLatency {
+                eos_ms: Some(answering.eos.as_millis() as i64),
+                llm_ms: answering.llm_first_token.map(|d| d.as_millis() as i64),
+                tool_ms: Some(answering.tools.as_millis() as i64),
+                ..Default::default()
+            };
+        }
+        let _ = self.writes.send(Write::Turn { utterance: Some(id), turn: Box::new(turn) });
+        self.playing.push_back(Utterance { id, text, frames: 0, sent: 0, complete: false, marked: false, answering });
+    }
+
+    /// The next piece of the utterance being spoken, to the pacer in carrier-rate frames.
+    fn play(&mut self, audio: &[i16]) {
+        let Some(utterance) = self.playing.back_mut().filter(|u| !u.complete) else { return };
         let mut carrier_audio = Vec::new();
         match &mut self.from_engine {
             Some(resampler) => resampler.push(audio, &mut carrier_audio),
             None => carrier_audio.extend_from_slice(audio),
         }
         let now = Instant::now().into_std();
-        let mut frames = 0;
         let pacer = &mut self.pacer;
         self.carrier_frames.push(&carrier_audio, |frame| {
             pacer.push_frame(frame.to_vec(), now);
-            frames += 1;
+            utterance.frames += 1;
         });
+    }
+
+    /// The utterance being spoken is all there: its last frame and its mark.
+    fn spoken(&mut self) {
+        let Some(utterance) = self.playing.back_mut().filter(|u| !u.complete) else { return };
+        let now = Instant::now().into_std();
+        let pacer = &mut self.pacer;
         self.carrier_frames.flush(|frame| {
             pacer.push_frame(frame.to_vec(), now);
-            frames += 1;
+            utterance.frames += 1;
         });
-        self.pacer.push_marker(id);
-        self.playing.push_back(Utterance { id, text, frames, sent: 0, marked: false });
+        utterance.complete = true;
+        self.pacer.push_marker(utterance.id);
     }
 
     /// Sends every frame and mark that is due.
@@ -337,8 +435,12 @@ impl<'a> Session<'a> {
         while let Some(item) = self.pacer.poll(now.into_std()) {
             match item {
                 Paced::Frame(frame) => {
-                    if let Some(utterance) = self.playing.iter_mut().find(|u| !u.marked) {
+                    let answered = self.playing.iter_mut().find(|u| !u.marked).and_then(|utterance| {
                         utterance.sent += 1;
+                        utterance.answering.take().map(|answering| (utterance.id, answering))
+                    });
+                    if let Some((utterance, answering)) = answered {
+                        self.answered(utterance, &answering);
                     }
                     if let Some(chunk) = self.recording.as_mut().and_then(|pairing| pairing.agent(&frame)) {
                         let _ = self.writes.send(Write::Audio(chunk));
@@ -357,14 +459,30 @@ impl<'a> Session<'a> {
         self.state.metrics.pacing_underruns(self.pacer.underruns() - underruns);
     }
 
+    /// The first audio answering the caller's turn is going out: how long it took, and how
+    /// much of that was ours rather than the providers'.
+    fn answered(&self, utterance: u64, answering: &Answering) {
+        let response = answering.speech_ended.elapsed();
+        let providers = answering.stt + answering.understanding + answering.tools + answering.tts_first_audio;
+        let overhead = response.saturating_sub(providers);
+        self.state.metrics.turn_latency(answering, response, overhead);
+        let _ = self.writes.send(Write::Answered {
+            utterance,
+            response_ms: response.as_millis() as i64,
+            overhead_ms: overhead.as_millis() as i64,
+        });
+    }
+
     /// Barge-in: drop the agent's queued audio here and at the carrier, and cut what the
     /// caller did not hear from the transcript.
     fn stop_speaking(&mut self) {
-        if self.pacer.is_idle() {
+        self.carrier_frames.clear();
+        if self.pacer.is_idle() && self.playing.iter().all(|u| u.complete) {
             return;
         }
         self.pacer.clear();
         self.media.encode(CallCommand::Clear, &mut self.outgoing);
+        self.clearing_since = Some(self.input_at);
         let at = now_micros();
         for utterance in self.playing.drain(..).filter(|u| !u.marked) {
             let heard = heard_part(&utterance.text, utterance.sent, utterance.frames);

@@ -13,12 +13,18 @@ use crate::state::AppState;
 pub enum Write {
     Turn {
         utterance: Option<u64>,
-        turn: Turn,
+        turn: Box<Turn>,
     },
     Interrupted {
         utterance: u64,
         heard: String,
         at: i64,
+    },
+    /// The agent turn's first frame went out.
+    Answered {
+        utterance: u64,
+        response_ms: i64,
+        overhead_ms: i64,
     },
     /// Interleaved stereo samples of the recording.
     Audio(Vec<i16>),
@@ -74,6 +80,11 @@ impl Writer {
             Write::Interrupted { utterance, heard, at } => {
                 if let Some(seq) = self.turns.get(&utterance) {
                     store.interrupt_turn(tenant, call, *seq, &heard, at).await?;
+                }
+            }
+            Write::Answered { utterance, response_ms, overhead_ms } => {
+                if let Some(seq) = self.turns.get(&utterance) {
+                    store.answer_turn(tenant, call, *seq, response_ms, overhead_ms).await?;
                 }
             }
             Write::Audio(samples) => {

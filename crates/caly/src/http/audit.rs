@@ -13,6 +13,7 @@ use super::error::ApiError;
 use crate::auth::now_micros;
 
 /// The request facts every audit row carries.
+#[derive(Clone)]
 pub struct AuditContext {
     ip: Option<String>,
     user_agent: Option<String>,

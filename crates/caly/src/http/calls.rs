@@ -104,9 +104,21 @@ pub struct TurnView {
     started_at: String,
     ended_at: Option<String>,
     interrupted: bool,
+    /// An agent turn answering the caller: the silence that ended the caller's turn…
+    eos_ms: Option<i64>,
+    /// …the transcriber's final words…
     stt_ms: Option<i64>,
+    /// …understanding (the model's first token within it)…
     dialogue_ms: Option<i64>,
+    llm_ms: Option<i64>,
+    /// …lookups and actions…
+    tool_ms: Option<i64>,
+    /// …the first synthesised audio…
     tts_ms: Option<i64>,
+    /// …what no provider accounts for…
+    overhead_ms: Option<i64>,
+    /// …and end of speech → first frame sent, all of it.
+    response_ms: Option<i64>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -282,9 +294,14 @@ async fn detail(state: &AppState, mut call: Call) -> Result<CallDetail, ApiError
                 started_at: rfc3339(turn.started_at),
                 ended_at: turn.ended_at.map(rfc3339),
                 interrupted: turn.interrupted_at.is_some(),
+                eos_ms: turn.latency.eos_ms,
                 stt_ms: turn.stt_ms,
                 dialogue_ms: turn.dialogue_ms,
+                llm_ms: turn.latency.llm_ms,
+                tool_ms: turn.latency.tool_ms,
                 tts_ms: turn.tts_ms,
+                overhead_ms: turn.latency.overhead_ms,
+                response_ms: turn.latency.response_ms,
             })
             .collect(),
         actions: actions.into_iter().map(action_view).collect(),

@@ -220,19 +220,7 @@ fn input(body: Message) -> Result<Input, ApiError> {
 }
 
 fn turn(speaker: Speaker, text: String, at: i64) -> Turn {
-    Turn {
-        seq: 0,
-        speaker,
-        text,
-        language: None,
-        intent: None,
-        started_at: at,
-        ended_at: Some(at),
-        interrupted_at: None,
-        stt_ms: None,
-        dialogue_ms: None,
-        tts_ms: None,
-    }
+    Turn { ended_at: Some(at), ..Turn::new(speaker, text, at) }
 }
 
 fn saved(agent: &Agent) -> String {

@@ -5,6 +5,7 @@
 
 pub mod carrier;
 pub mod postgres;
+pub mod providers;
 pub mod scripts;
 pub mod shopify;
 
@@ -122,6 +123,9 @@ impl TestApp {
             ..Config::default()
         };
         config.http.shutdown_timeout = Duration::from_secs(5);
+        // Calls carry the echo engine unless a test chooses the cascade (tests/speech.rs):
+        // the transport tests hear exactly what they sent.
+        config.speech.engine = caly::config::SpeechEngine::Echo;
         Builder { engine, config, routes: Router::new(), data_dir }
     }
 

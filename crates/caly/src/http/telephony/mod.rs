@@ -17,7 +17,7 @@ use axum::{
     http::{HeaderMap, StatusCode, Uri, header},
     response::{IntoResponse, Response},
 };
-use caly_core::{call::Direction, settings::Settings};
+use caly_core::{Language, call::Direction, settings::Settings};
 use caly_store::{Call, NewCall};
 use caly_telephony::{
     Carrier,
@@ -272,7 +272,7 @@ async fn media(
         token::verify(&state.media_key, t, carrier, now_micros() / 1_000_000).map_err(|_| Refusal::BadToken)
     });
     let setup = match claims {
-        Ok(claims) => connect(&state, claims, carrier, &public_base(&state, &headers)).await,
+        Ok(claims) => connect(&state, claims, carrier, &public_base(&state, &headers), &audit).await,
         Err(refusal) => Err(refusal),
     };
     let setup = match setup {
@@ -291,7 +291,13 @@ async fn media(
 }
 
 /// Marks the token used (its call's stream connected) and gathers what the call needs.
-async fn connect(state: &AppState, claims: MediaClaims, carrier: Carrier, base: &str) -> Result<CallSetup, Refusal> {
+async fn connect(
+    state: &AppState,
+    claims: MediaClaims,
+    carrier: Carrier,
+    base: &str,
+    audit: &AuditContext,
+) -> Result<CallSetup, Refusal> {
     let internal = |error: &dyn std::fmt::Display| {
         tracing::error!(%error, "a media stream could not be connected");
         Refusal::Malformed
@@ -302,11 +308,18 @@ async fn connect(state: &AppState, claims: MediaClaims, carrier: Carrier, base: 
     let call = state.store.call(&claims.tenant_id, &claims.call_id).await.map_err(|e| internal(&e))?;
     let call = call.ok_or(Refusal::BadToken)?;
     let settings = crate::commerce::settings_of(state, &claims.tenant_id).await.map_err(|e| internal(&e))?;
+    let tenant = state.store.tenant(&claims.tenant_id).await.map_err(|e| internal(&e))?.ok_or(Refusal::BadToken)?;
+    let language = call.language.as_deref().or(Some(tenant.language.as_str())).and_then(|l| l.parse().ok());
     Ok(CallSetup {
+        caller: call.caller_number.clone(),
+        language: language.unwrap_or(Language::Hinglish),
+        timezone: tenant.timezone,
+        audit: audit.clone(),
         dial_url: format!("{base}/telephony/plivo/dial?tenant={}&call={}", claims.tenant_id, claims.call_id),
         greeting: greeting(&settings),
         escalation_number: Some(settings.telephony.escalation_number.clone()).filter(|n| !n.is_empty()),
         record: settings.recording.enabled,
+        settings,
         carrier_call_id: call.carrier_call_id,
         tenant_id: claims.tenant_id,
         call_id: claims.call_id,

@@ -1,0 +1,300 @@
+//! The cascade speech engine through the real server: browser calls (16 kHz PCM over the media
+//! WebSocket) speaking synthesised speech (espeak-ng fixtures), answered by the tenant's agent
+//! through stand-in speech services on loopback (tests/support/providers.rs) with scripted
+//! latencies. Turn-taking, barge-in and backchannels, failover and the apology, Deepgram live,
+//! the latency breakdown stored per turn, and nothing left running after a call.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use futures::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use support::{Engine, Owner, TestApp, carrier, providers};
+use tokio::sync::mpsc;
+use tokio_tungstenite::{connect_async, tungstenite::Message};
+
+async fn speech_app(engine: Engine, url: &str, deepgram: bool, espeak: &str) -> TestApp {
+    let (url, espeak) = (url.to_owned(), espeak.to_owned());
+    TestApp::builder(engine)
+        .config(move |c| {
+            c.speech.engine = caly::config::SpeechEngine::Cascade;
+            c.speech.stt_url = Some(format!("{url}/v1"));
+            c.speech.stt_api_key = Some("stt-key".to_owned().into());
+            c.speech.stt_model = "whisper-test".into();
+            c.speech.tts_url = Some(format!("{url}/v1"));
+            c.speech.tts_voice = "test-voice".into();
+            c.speech.espeak_program = espeak;
+            if deepgram {
+                c.speech.deepgram_url = url.clone();
+                c.speech.deepgram_api_key = Some("dg-key".to_owned().into());
+            }
+        })
+        .spawn()
+        .await
+}
+
+/// 8 kHz speech from the caly-audio fixtures, at 16 kHz (linear interpolation).
+fn speech(name: &str) -> Vec<i16> {
+    let path = format!("{}/../caly-audio/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    let samples: Vec<i16> = hound::WavReader::open(path).unwrap().into_samples().map(Result::unwrap).collect();
+    samples.windows(2).flat_map(|pair| [pair[0], ((i32::from(pair[0]) + i32::from(pair[1])) / 2) as i16]).collect()
+}
+
+#[derive(Debug)]
+enum Agent {
+    Frame,
+    Mark(String),
+    Clear,
+    Closed,
+}
+
+/// A browser call: a writer, and everything the agent sends, timestamped, from a reader task.
+struct Call {
+    id: String,
+    sink: futures::stream::SplitSink<
+        tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+        Message,
+    >,
+    heard: mpsc::UnboundedReceiver<(Instant, Agent)>,
+}
+
+impl Call {
+    async fn start(app: &TestApp, owner: &Owner) -> Self {
+        let started = app.request(reqwest::Method::POST, "/api/v1/calls/web", &owner.token).send().await.unwrap();
+        let started: Value = started.json().await.unwrap();
+        let (socket, _) = connect_async(started["url"].as_str().unwrap()).await.unwrap();
+        let (sink, mut stream) = socket.split();
+        let (tell, heard) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Some(message) = stream.next().await {
+                let heard = match message {
+                    Ok(Message::Binary(_)) => Agent::Frame,
+                    Ok(Message::Text(text)) => {
+                        let message: Value = serde_json::from_str(&text).unwrap();
+                        match message["event"].as_str() {
+                            Some("mark") => Agent::Mark(message["name"].as_str().unwrap().to_owned()),
+                            Some("clear") => Agent::Clear,
+                            _ => continue,
+                        }
+                    }
+                    Ok(Message::Close(_)) | Err(_) => break,
+                    Ok(_) => continue,
+                };
+                let _ = tell.send((Instant::now(), heard));
+            }
+            let _ = tell.send((Instant::now(), Agent::Closed));
+        });
+        Self { id: started["call_id"].as_str().unwrap().to_owned(), sink, heard }
+    }
+
+    /// Frames until the next mark (acknowledged, as a browser does); when the first frame came.
+    async fn utterance(&mut self) -> (usize, String, Instant) {
+        let (mut frames, mut first) = (0, None);
+        loop {
+            let (at, heard) = self.next().await;
+            match heard {
+                Agent::Frame => {
+                    frames += 1;
+                    first.get_or_insert(at);
+                }
+                Agent::Mark(name) => {
+                    self.send(json!({"event": "mark", "name": name})).await;
+                    return (frames, name, first.unwrap_or(at));
+                }
+                other => panic!("{other:?} before a mark"),
+            }
+        }
+    }
+
+    async fn next(&mut self) -> (Instant, Agent) {
+        tokio::time::timeout(Duration::from_secs(15), self.heard.recv()).await.expect("the agent in time").unwrap()
+    }
+
+    async fn send(&mut self, message: Value) {
+        self.sink.send(Message::Text(message.to_string().into())).await.unwrap();
+    }
+
+    /// Speaks `samples` in real time, then `silence` of quiet; returns when speech ended.
+    async fn say(&mut self, samples: &[i16], silence: Duration) -> Instant {
+        let quiet = vec![0i16; (silence.as_millis() as usize / 20) * 320];
+        let mut ended = Instant::now();
+        let mut next = tokio::time::Instant::now();
+        for (i, frame) in samples.chunks(320).chain(quiet.chunks(320)).enumerate() {
+            if i == samples.len().div_ceil(320) {
+                ended = Instant::now();
+            }
+            let bytes: Vec<u8> = frame.iter().flat_map(|s| s.to_le_bytes()).collect();
+            self.sink.send(Message::Binary(bytes.into())).await.unwrap();
+            next += Duration::from_millis(20);
+            tokio::time::sleep_until(next).await;
+        }
+        ended
+    }
+}
+
+fn turns(detail: &Value) -> Vec<(String, String, bool)> {
+    detail["turns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["speaker"].as_str().unwrap().to_owned(),
+                t["text"].as_str().unwrap().to_owned(),
+                t["interrupted"] == true,
+            )
+        })
+        .collect()
+}
+
+on_both_engines! {
+    async fn a_caller_is_heard_understood_and_answered_in_streamed_speech(engine: Engine) {
+        let (url, script) = providers::start().await;
+        {
+            let mut script = script.lock().unwrap();
+            script.words = ["where is my order"].map(String::from).into();
+            script.stt_delay = Duration::from_millis(150);
+            script.tts_delay = Duration::from_millis(150);
+        }
+        let app = speech_app(engine, &url, false, "").await;
+        let owner = app.sign_up("asha@example.in").await;
+        let mut call = Call::start(&app, &owner).await;
+        let (frames, mark, _) = call.utterance().await;
+        assert!(frames > 10 && mark == "u1", "the greeting, spoken by the speech service: {frames} {mark}");
+
+        let ended = call.say(&speech("order_en_8k.wav"), Duration::from_millis(1_500)).await;
+        let (frames, mark, first) = call.utterance().await;
+        assert!(frames > 10 && mark.starts_with('u'), "{frames} {mark}");
+        // The fixture's own trailing quiet counts towards the 500 ms of silence; the stored
+        // breakdown below says how the time was spent.
+        let waited = first - ended;
+        assert!(waited < Duration::from_millis(2_000), "{waited:?}");
+
+        let detail = carrier::call_when(&app, &owner.token, &call.id, |d| {
+            d["turns"].as_array().is_some_and(|t| t.len() >= 3 && t[2]["response_ms"].is_i64())
+        }).await;
+        let turns_seen = turns(&detail);
+        assert_eq!(turns_seen[1].0, "caller");
+        assert_eq!(turns_seen[1].1, "where is my order");
+        assert_eq!(detail["turns"][1]["intent"], "order_status");
+        assert_eq!(detail["turns"][1]["language"], "en");
+        let answer = &detail["turns"][2];
+        assert_eq!(answer["speaker"], "agent");
+        assert_eq!(answer["eos_ms"], 500);
+        assert!(answer["stt_ms"].as_i64().unwrap() >= 150, "{answer}");
+        assert!(answer["tts_ms"].as_i64().unwrap() >= 150, "{answer}");
+        let response = answer["response_ms"].as_i64().unwrap();
+        assert!((300..1_200).contains(&response), "{answer}");
+        assert!(answer["overhead_ms"].as_i64().unwrap() < 100, "{answer}");
+        let spoken = script.lock().unwrap().spoken.clone();
+        assert_eq!(spoken.len(), 3, "the greeting's two sentences one by one, then the answer: {spoken:?}");
+        assert_eq!(answer["text"].as_str(), spoken.last().map(String::as_str));
+
+        let metrics = app.get_authorized("/metrics").await.text().await.unwrap();
+        assert!(metrics.contains("caly_turn_stage_seconds_count{stage=\"response\"} 1"), "{metrics}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backchannel_does_not_interrupt_the_agent_and_speech_does() {
+    let (url, script) = providers::start().await;
+    {
+        let mut script = script.lock().unwrap();
+        script.words = ["haan", "where is my order"].map(String::from).into();
+        // A long greeting: the caller talks over it.
+        script.seconds_per_char = 0.2;
+    }
+    let app = speech_app(Engine::Sqlite, &url, false, "").await;
+    let owner = app.sign_up("asha@example.in").await;
+    let mut call = Call::start(&app, &owner).await;
+    let (_, first) = call.next().await;
+    assert!(matches!(first, Agent::Frame));
+    call.say(&speech("haan_8k.wav"), Duration::from_millis(800)).await;
+    call.say(&speech("order_en_8k.wav"), Duration::ZERO).await;
+    let spoke_at = Instant::now();
+    let cleared = loop {
+        match call.next().await {
+            (at, Agent::Clear) => break at,
+            (_, Agent::Frame) => {}
+            (_, other) => panic!("{other:?} before the clear"),
+        }
+    };
+    assert!(cleared <= spoke_at, "cleared while the caller was still speaking");
+    call.say(&[], Duration::from_millis(800)).await;
+    let detail =
+        carrier::call_when(&app, &owner.token, &call.id, |d| d["turns"].as_array().is_some_and(|t| t.len() >= 3)).await;
+    let turns_seen = turns(&detail);
+    assert_eq!(turns_seen[0].0, "agent");
+    assert!(turns_seen[0].2, "the greeting was cut off: {turns_seen:?}");
+    assert_eq!(turns_seen[1], ("caller".into(), "where is my order".into(), false), "no turn for the haan");
+    assert_eq!(script.lock().unwrap().transcribed, 2, "the haan was heard, and let be");
+    let metrics = app.get_authorized("/metrics").await.text().await.unwrap();
+    assert!(metrics.contains("caly_barge_in_seconds_count 1"), "{metrics}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_no_transcriber_answers_the_caller_hears_an_apology_within_a_second_and_the_call_ends() {
+    let (url, script) = providers::start().await;
+    script.lock().unwrap().stt_down = true;
+    let app = speech_app(Engine::Sqlite, &url, false, "").await;
+    let owner = app.sign_up("asha@example.in").await;
+    let mut call = Call::start(&app, &owner).await;
+    call.utterance().await;
+    let ended = call.say(&speech("order_en_8k.wav"), Duration::from_millis(600)).await;
+    let (frames, _, first) = call.utterance().await;
+    assert!(frames > 10);
+    assert!(first - ended < Duration::from_millis(500 + 1_000), "end of speech + 1 s: {:?}", first - ended);
+    assert!(matches!(call.next().await, (_, Agent::Closed)), "no one to transfer to: the call ends");
+    let detail = carrier::call_when(&app, &owner.token, &call.id, |d| d["status"] == "completed").await;
+    assert_eq!(detail["end_reason"], "agent_hung_up");
+    let spoken = script.lock().unwrap().spoken.clone();
+    assert!(spoken.iter().any(|s| s.contains("trouble") || s.contains("dikkat")), "{spoken:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deepgram_transcribes_live_and_its_session_closes_with_the_call() {
+    let (url, script) = providers::start().await;
+    script.lock().unwrap().words = ["where is my order"].map(String::from).into();
+    let app = speech_app(Engine::Sqlite, &url, true, "").await;
+    let owner = app.sign_up("asha@example.in").await;
+    let mut call = Call::start(&app, &owner).await;
+    call.utterance().await;
+    call.say(&speech("order_en_8k.wav"), Duration::from_millis(700)).await;
+    call.utterance().await;
+    let detail =
+        carrier::call_when(&app, &owner.token, &call.id, |d| d["turns"].as_array().is_some_and(|t| t.len() >= 2)).await;
+    assert_eq!(turns(&detail)[1], ("caller".into(), "where is my order".into(), false));
+    {
+        let script = script.lock().unwrap();
+        assert_eq!(script.transcribed, 0, "no whole-utterance transcription was needed");
+        assert_eq!(script.live_controls, vec!["Finalize"]);
+        assert_eq!(script.live_sockets_open, 1);
+    }
+    call.sink.close().await.unwrap();
+    for _ in 0..100 {
+        if script.lock().unwrap().live_sockets_open == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let script = script.lock().unwrap();
+    assert_eq!(script.live_sockets_open, 0, "the live session closed with the call");
+    assert_eq!(script.live_controls.last().map(String::as_str), Some("CloseStream"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_the_speech_service_fails_espeak_speaks() {
+    if std::process::Command::new("espeak-ng").arg("--version").output().is_err() {
+        println!("SKIPPED speech::when_the_speech_service_fails_espeak_speaks: espeak-ng is not installed");
+        return;
+    }
+    let (url, script) = providers::start().await;
+    script.lock().unwrap().tts_down = true;
+    let app = speech_app(Engine::Sqlite, &url, false, "espeak-ng").await;
+    let owner = app.sign_up("asha@example.in").await;
+    let mut call = Call::start(&app, &owner).await;
+    let (frames, mark, _) = call.utterance().await;
+    assert!(frames > 25 && mark == "u1", "the greeting, in espeak-ng's voice: {frames}");
+    assert!(!script.lock().unwrap().spoken.is_empty(), "the service was asked first");
+}

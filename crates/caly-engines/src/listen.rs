@@ -29,7 +29,7 @@ impl Default for ListenSettings {
             max_wait: Duration::from_millis(2_000),
             barge_in: Duration::from_millis(300),
             barge_in_wait: Duration::from_millis(400),
-            aggressiveness: 1,
+            aggressiveness: 2,
         }
     }
 }

@@ -147,7 +147,7 @@ impl Default for SpeechConfig {
             max_wait: Duration::from_secs(2),
             barge_in: Duration::from_millis(300),
             barge_in_wait: Duration::from_millis(400),
-            vad_aggressiveness: 1,
+            vad_aggressiveness: 2,
             max_live_sessions: 1_000,
         }
     }

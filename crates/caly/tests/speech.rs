@@ -298,3 +298,75 @@ async fn when_the_speech_service_fails_espeak_speaks() {
     assert!(frames > 25 && mark == "u1", "the greeting, in espeak-ng's voice: {frames}");
     assert!(!script.lock().unwrap().spoken.is_empty(), "the service was asked first");
 }
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+/// The "done when" latencies of issue 6, not a pass/fail test: run it on purpose with
+/// `cargo test --release -p caly --test speech -- --ignored --nocapture latency_benchmark`.
+/// Stand-ins answer STT final in 150 ms, the model's first token in 300 ms, TTS first audio in
+/// 150 ms; each of `CALLS` browser calls hears the greeting, says one sentence and hangs up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a benchmark: prints figures, run on purpose"]
+async fn latency_benchmark() {
+    const CALLS: usize = 30;
+    let (url, script) = providers::start().await;
+    {
+        let mut script = script.lock().unwrap();
+        script.words = std::iter::repeat_n("where is my order".to_owned(), CALLS).collect();
+        script.stt_delay = Duration::from_millis(150);
+        script.llm_delay = Duration::from_millis(300);
+        script.tts_delay = Duration::from_millis(150);
+    }
+    let llm_url = format!("{url}/v1");
+    let app = TestApp::builder(Engine::Sqlite)
+        .config(move |c| {
+            c.speech.engine = caly::config::SpeechEngine::Cascade;
+            c.speech.stt_url = Some(llm_url.clone());
+            c.speech.stt_api_key = Some("stt-key".to_owned().into());
+            c.speech.stt_model = "whisper-test".into();
+            c.speech.tts_url = Some(llm_url.clone());
+            c.speech.tts_voice = "test-voice".into();
+            c.speech.espeak_program = String::new();
+            c.llm.base_url = Some(llm_url);
+            c.llm.model = "test-model".into();
+        })
+        .spawn()
+        .await;
+    let owner = app.sign_up("asha@example.in").await;
+    carrier::configure(&app, &owner, json!({"dialogue": {"engine": "llm"}})).await;
+    let (mut greetings, mut responses, mut overheads) = (Vec::new(), Vec::new(), Vec::new());
+    let utterance = speech("order_en_8k.wav");
+    for _ in 0..CALLS {
+        let connected = Instant::now();
+        let mut call = Call::start(&app, &owner).await;
+        let (_, _, first) = call.utterance().await;
+        greetings.push((first - connected).as_secs_f64() * 1e3);
+        call.say(&utterance, Duration::from_millis(700)).await;
+        call.utterance().await;
+        call.sink.close().await.unwrap();
+        let detail = carrier::call_when(&app, &owner.token, &call.id, |d| {
+            d["turns"].as_array().is_some_and(|t| t.iter().any(|t| t["response_ms"].is_i64() && t["stt_ms"].is_i64()))
+        })
+        .await;
+        let answer = detail["turns"].as_array().unwrap().iter().find(|t| t["stt_ms"].is_i64()).unwrap().clone();
+        assert_eq!(answer["llm_ms"].as_i64().map(|ms| ms >= 300), Some(true), "{answer}");
+        responses.push(answer["response_ms"].as_f64().unwrap());
+        overheads.push(answer["overhead_ms"].as_f64().unwrap());
+    }
+    for (name, values) in [
+        ("greeting (socket open → first frame)", &mut greetings),
+        ("end of speech → first frame", &mut responses),
+        ("our overhead within it", &mut overheads),
+    ] {
+        values.sort_by(f64::total_cmp);
+        println!(
+            "{name}: p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms (n = {})",
+            percentile(values, 0.5),
+            percentile(values, 0.95),
+            values[values.len() - 1],
+            values.len()
+        );
+    }
+}

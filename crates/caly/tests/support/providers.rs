@@ -1,7 +1,8 @@
-//! Stand-ins for the paid speech services, on loopback, speaking their real wire protocols with
-//! scripted words and latencies: OpenAI-compatible transcriptions (multipart WAV in, JSON out)
-//! and speech (JSON in, raw 24 kHz PCM streamed out), and Deepgram's live WebSocket (binary
-//! PCM in; interim and final `Results`, `Finalize`, `CloseStream`).
+//! Stand-ins for the paid speech and language services, on loopback, speaking their real wire
+//! protocols with scripted words and latencies: OpenAI-compatible transcriptions (multipart WAV
+//! in, JSON out), speech (JSON in, raw 24 kHz PCM streamed out) and chat completions (a streamed
+//! `understand` tool call, server-sent events), and Deepgram's live WebSocket (binary PCM in;
+//! interim and final `Results`, `Finalize`, `CloseStream`).
 
 use std::{
     collections::VecDeque,
@@ -26,6 +27,8 @@ pub struct Script {
     pub words: VecDeque<String>,
     pub stt_delay: Duration,
     pub tts_delay: Duration,
+    /// Before the model's first token; it always understands `order_status`.
+    pub llm_delay: Duration,
     /// Transcriptions and speech answer 500 while set.
     pub stt_down: bool,
     pub tts_down: bool,
@@ -48,6 +51,7 @@ pub async fn start() -> (String, Shared) {
         .route("/v1/audio/transcriptions", post(transcribe))
         .route("/v1/audio/speech", post(speak))
         .route("/v1/listen", any(listen))
+        .route("/v1/chat/completions", post(chat))
         .with_state(script.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -114,6 +118,18 @@ async fn speak(State(script): State<Shared>, Json(body): Json<Value>) -> Respons
         .header("content-type", "application/octet-stream")
         .body(Body::from_stream(futures::stream::iter(pieces)))
         .unwrap()
+}
+
+async fn chat(State(script): State<Shared>, Json(body): Json<Value>) -> Response {
+    assert_eq!(body["stream"], true);
+    assert_eq!(body["tool_choice"]["function"]["name"], "understand");
+    let delay = script.lock().unwrap().llm_delay;
+    tokio::time::sleep(delay).await;
+    let call = json!({ "choices": [{ "index": 0, "delta": { "role": "assistant", "tool_calls": [{ "index": 0,
+        "id": "call_1", "type": "function",
+        "function": { "name": "understand", "arguments": r#"{"intent": "order_status", "language": "en"}"# } }] } }] });
+    let body = format!("data: {call}\n\ndata: [DONE]\n\n");
+    ([(axum::http::header::CONTENT_TYPE, "text/event-stream")], body).into_response()
 }
 
 async fn listen(

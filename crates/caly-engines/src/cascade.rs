@@ -242,11 +242,10 @@ impl Cascade {
             speech_ended: Instant::now(),
             eos,
         };
+        // A turn answered before this one keeps speaking until it is done or cut off: its
+        // task is not ours to abort any more (dropping a handle does not).
         let handle = tokio::spawn(job.run());
-        if let Some(previous) = self.turn.replace(TurnTask { generation: self.generation, phase, handle }) {
-            // A turn answered before this one keeps speaking until it is done or cut off.
-            drop(previous);
-        }
+        self.turn = Some(TurnTask { generation: self.generation, phase, handle });
     }
 
     /// The caller spoke again: a turn still listening goes on with this speech; an answered

@@ -56,13 +56,7 @@ impl ChatClient {
         let url = format!("{}/chat/completions", self.base_url.trim_end_matches('/'));
         let asked = Instant::now();
         let response = provider::send(
-            || {
-                let request = self.http.post(&url).json(body);
-                match &self.api_key {
-                    Some(key) => request.bearer_auth(key),
-                    None => request,
-                }
-            },
+            || provider::bearer(self.http.post(&url).json(body), self.api_key.as_ref()),
             "the model's service",
         )
         .await?;

@@ -20,6 +20,14 @@ pub enum ProviderError {
 
 const ATTEMPTS: u32 = 2;
 
+/// `request` with the key as a bearer token, when there is one (local servers need none).
+pub fn bearer(request: reqwest::RequestBuilder, key: Option<&String>) -> reqwest::RequestBuilder {
+    match key {
+        Some(key) => request.bearer_auth(key),
+        None => request,
+    }
+}
+
 /// Sends the request `build` makes, once more after a connection failure, 429 or 5xx (all
 /// safe to repeat: these requests change nothing), after 100–200 ms.
 pub async fn send(build: impl Fn() -> reqwest::RequestBuilder, what: &str) -> Result<reqwest::Response, ProviderError> {

@@ -68,11 +68,7 @@ impl Transcriber for OpenAiTranscriber {
                 .text("model", self.model.clone())
                 .text("language", iso_639_1(language))
                 .text("response_format", "json");
-            let request = self.http.post(&url).multipart(form).timeout(self.timeout);
-            match &self.api_key {
-                Some(key) => request.bearer_auth(key),
-                None => request,
-            }
+            provider::bearer(self.http.post(&url).multipart(form).timeout(self.timeout), self.api_key.as_ref())
         };
         #[derive(Deserialize)]
         struct Transcription {
@@ -198,7 +194,7 @@ impl Deepgram {
                 tokio::select! {
                     command = to_send.recv() => {
                         let message = match command {
-                            Some(LiveCommand::Audio(frame)) => Message::Binary(frame.iter().flat_map(|s| s.to_le_bytes()).collect::<Vec<u8>>().into()),
+                            Some(LiveCommand::Audio(bytes)) => Message::Binary(bytes.into()),
                             Some(LiveCommand::Finalize) => Message::Text(r#"{"type":"Finalize"}"#.into()),
                             None => {
                                 let _ = sink.send(Message::Text(r#"{"type":"CloseStream"}"#.into())).await;
@@ -242,7 +238,8 @@ pub struct LiveHeard {
 }
 
 enum LiveCommand {
-    Audio(Vec<i16>),
+    /// 16-bit little-endian PCM, as the socket sends it.
+    Audio(Vec<u8>),
     Finalize,
 }
 
@@ -258,7 +255,8 @@ impl Live {
     /// Sends one frame; false when the session is gone or cannot keep up (the utterance is
     /// then transcribed whole instead).
     pub fn audio(&self, frame: &[i16]) -> bool {
-        self.commands.try_send(LiveCommand::Audio(frame.to_vec())).is_ok()
+        let bytes = frame.iter().flat_map(|s| s.to_le_bytes()).collect();
+        self.commands.try_send(LiveCommand::Audio(bytes)).is_ok()
     }
 
     /// Asks for the final words of everything sent so far.

@@ -100,13 +100,7 @@ impl Synthesizer for OpenAiSpeech {
         let url = format!("{}/audio/speech", self.base_url.trim_end_matches('/'));
         let body =
             serde_json::json!({ "model": self.model, "voice": self.voice, "input": text, "response_format": "pcm" });
-        let build = || {
-            let request = self.http.post(&url).json(&body);
-            match &self.api_key {
-                Some(key) => request.bearer_auth(key),
-                None => request,
-            }
-        };
+        let build = || provider::bearer(self.http.post(&url).json(&body), self.api_key.as_ref());
         let response = tokio::time::timeout(self.timeout, provider::send(build, "the speech service"))
             .await
             .map_err(|_| ProviderError::Timeout)??;

@@ -33,7 +33,7 @@ use crate::{
 /// What every call's cascade shares: providers, breakers, settings, caps.
 pub struct Speech {
     transcribers: Vec<(Arc<dyn Transcriber>, Breaker)>,
-    pub voice: Voice,
+    pub voice: Arc<Voice>,
     pub listen: ListenSettings,
     /// How long the live transcriber's final words may take before the utterance is
     /// transcribed whole instead.
@@ -54,7 +54,7 @@ impl Speech {
     ) -> Self {
         Self {
             transcribers: transcribers.into_iter().map(|t| (t, Breaker::default())).collect(),
-            voice,
+            voice: Arc::new(voice),
             listen,
             live_wait: Duration::from_secs(1),
             live_sessions: Arc::new(Semaphore::new(max_live)),

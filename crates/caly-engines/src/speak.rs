@@ -14,7 +14,7 @@ use crate::{
 
 pub struct Voice {
     synthesizers: Vec<(Arc<dyn Synthesizer>, Breaker)>,
-    phrases: moka::sync::Cache<(Language, String), Arc<[i16]>>,
+    phrases: moka::future::Cache<(Language, String), Arc<[i16]>>,
 }
 
 /// How a text was spoken.
@@ -32,7 +32,7 @@ impl Voice {
     pub fn new(synthesizers: Vec<Arc<dyn Synthesizer>>) -> Self {
         Self {
             synthesizers: synthesizers.into_iter().map(|s| (s, Breaker::default())).collect(),
-            phrases: moka::sync::Cache::new(PHRASES),
+            phrases: moka::future::Cache::new(PHRASES),
         }
     }
 
@@ -99,30 +99,40 @@ impl Voice {
         Err(last)
     }
 
-    /// A fixed phrase's audio, synthesised the first time it is asked for.
+    /// A fixed phrase's audio, synthesised the first time it is asked for; callers asking
+    /// while it is being made wait for that one synthesis.
     pub async fn phrase(&self, text: &str, language: Language) -> Result<Arc<[i16]>, ProviderError> {
-        let key = (language, text.to_owned());
-        if let Some(audio) = self.phrases.get(&key) {
-            return Ok(audio);
+        let synthesis = async {
+            let (out, mut received) = mpsc::channel(16);
+            let collect = async {
+                let mut audio = Vec::new();
+                while let Some(piece) = received.recv().await {
+                    audio.extend(piece);
+                }
+                audio
+            };
+            let speak = async {
+                let result = self.speak(text, language, &out).await;
+                drop(out);
+                result
+            };
+            let (result, audio) = tokio::join!(speak, collect);
+            result.map(|_| Arc::<[i16]>::from(audio))
+        };
+        self.phrases.try_get_with((language, text.to_owned()), synthesis).await.map_err(|error| (*error).clone())
+    }
+
+    /// Makes a phrase ahead of its first call, in the background.
+    pub fn prepare(self: &Arc<Self>, text: String, language: Language) {
+        if self.phrases.contains_key(&(language, text.clone())) {
+            return;
         }
-        let (out, mut received) = mpsc::channel(16);
-        let collect = async {
-            let mut audio = Vec::new();
-            while let Some(piece) = received.recv().await {
-                audio.extend(piece);
+        let voice = self.clone();
+        tokio::spawn(async move {
+            if let Err(error) = voice.phrase(&text, language).await {
+                tracing::warn!(%error, "a phrase could not be made ahead");
             }
-            audio
-        };
-        let speak = async {
-            let result = self.speak(text, language, &out).await;
-            drop(out);
-            result
-        };
-        let (result, audio) = tokio::join!(speak, collect);
-        result?;
-        let audio: Arc<[i16]> = audio.into();
-        self.phrases.insert(key, audio.clone());
-        Ok(audio)
+        });
     }
 }
 

@@ -29,6 +29,9 @@ pub enum VoiceOutput {
     Speak { text: String, answering: Option<Answering> },
     /// The next piece of what the agent is saying.
     Audio(Vec<i16>),
+    /// The words of what the agent is saying, when they are known only after its audio began
+    /// (a speech-to-speech model's): they replace the text it started with.
+    Words(String),
     /// What the agent started saying is all there.
     Spoken,
     /// The caller started talking over the agent: stop the agent's audio now.

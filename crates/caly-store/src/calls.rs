@@ -457,21 +457,24 @@ impl Store {
         Ok(())
     }
 
-    pub async fn interrupt_turn(
+    /// A turn's words as they turned out: what the caller heard of an agent turn cut off at
+    /// `interrupted_at`, or, with none, words known only once it was under way (a
+    /// speech-to-speech model's).
+    pub async fn set_turn_text(
         &self,
         tenant_id: &str,
         call_id: &str,
         seq: i64,
-        heard: &str,
-        at: i64,
+        text: &str,
+        interrupted_at: Option<i64>,
     ) -> Result<(), StoreError> {
         let mut conn = self.acquire().await?;
         sqlx::query(
-            "UPDATE call_turns SET text = $1, interrupted_at = $2, ended_at = $2 \
-             WHERE tenant_id = $3 AND call_id = $4 AND seq = $5",
+            "UPDATE call_turns SET text = $1, interrupted_at = COALESCE($2, interrupted_at), \
+             ended_at = COALESCE($2, ended_at) WHERE tenant_id = $3 AND call_id = $4 AND seq = $5",
         )
-        .bind(heard)
-        .bind(at)
+        .bind(text)
+        .bind(interrupted_at)
         .bind(tenant_id)
         .bind(call_id)
         .bind(seq)
@@ -548,6 +551,13 @@ impl Store {
     }
 
     /// Tenants that keep at least one recording.
+    /// Up to `limit` tenants, the one with the latest call first.
+    pub async fn tenants_by_latest_call(&self, limit: i64) -> Result<Vec<String>, StoreError> {
+        let mut conn = self.acquire().await?;
+        let query = "SELECT tenant_id FROM calls GROUP BY tenant_id ORDER BY MAX(started_at) DESC LIMIT $1";
+        Ok(sqlx::query_scalar(query).bind(limit).fetch_all(&mut *conn).await?)
+    }
+
     pub async fn tenants_with_recordings(&self) -> Result<Vec<String>, StoreError> {
         let mut conn = self.acquire().await?;
         Ok(sqlx::query_scalar("SELECT DISTINCT tenant_id FROM calls WHERE recording_key IS NOT NULL")

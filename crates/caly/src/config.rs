@@ -75,8 +75,10 @@ pub struct Config {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SpeechConfig {
-    /// `cascade` (speech to text → the tenant's agent → text to speech) or `echo` (the test
-    /// engine: greets with a tone, echoes the caller; for load tests, needs no provider).
+    /// `cascade` (speech to text → the tenant's agent → text to speech), `realtime` (a
+    /// speech-to-speech model with the tenant's agent as its tool; the cascade when it cannot
+    /// be reached) or `echo` (the test engine: greets with a tone, echoes the caller; for load
+    /// tests, needs no provider).
     pub engine: SpeechEngine,
     /// Deepgram's key; set: Deepgram transcribes, live.
     #[serde(serialize_with = "redacted")]
@@ -98,6 +100,14 @@ pub struct SpeechConfig {
     pub tts_voice: String,
     /// The local synthesiser, always the last resort; empty: none.
     pub espeak_program: String,
+    /// The Realtime API, for `engine = "realtime"`: OpenAI's, or a compatible server.
+    pub realtime_url: String,
+    #[serde(serialize_with = "redacted")]
+    pub realtime_api_key: Option<SecretString>,
+    pub realtime_model: String,
+    pub realtime_voice: String,
+    /// Transcribes the caller's turns for the transcript.
+    pub realtime_transcription_model: String,
     /// How long a provider may take to answer (a transcription, the first audio).
     #[serde(with = "humantime_serde")]
     pub provider_timeout: Duration,
@@ -123,6 +133,7 @@ pub struct SpeechConfig {
 #[serde(rename_all = "snake_case")]
 pub enum SpeechEngine {
     Cascade,
+    Realtime,
     Echo,
 }
 
@@ -142,6 +153,11 @@ impl Default for SpeechConfig {
             tts_model: "gpt-4o-mini-tts".into(),
             tts_voice: "alloy".into(),
             espeak_program: "espeak-ng".into(),
+            realtime_url: "wss://api.openai.com/v1/realtime".into(),
+            realtime_api_key: None,
+            realtime_model: "gpt-realtime".into(),
+            realtime_voice: "marin".into(),
+            realtime_transcription_model: "gpt-4o-mini-transcribe".into(),
             provider_timeout: Duration::from_secs(3),
             end_silence: Duration::from_millis(500),
             max_wait: Duration::from_secs(2),
@@ -605,6 +621,12 @@ impl Config {
             if url.is_some_and(|u| !(u.starts_with("https://") || u.starts_with("http://"))) {
                 return Err((key, "an http:// or https:// base URL".into()));
             }
+        }
+        if !(speech.realtime_url.starts_with("wss://") || speech.realtime_url.starts_with("ws://")) {
+            return Err((
+                "speech.realtime_url",
+                "a wss:// or ws:// URL such as wss://api.openai.com/v1/realtime".into(),
+            ));
         }
         if speech.vad_aggressiveness > 3 {
             return Err(("speech.vad_aggressiveness", "0, 1, 2 or 3".into()));

@@ -146,6 +146,9 @@ async fn run(
         }
         lifecycle.mark_ready();
         tracing::info!("migrations applied; ready");
+        if let Err(error) = crate::call::speech::prepare_at_start(&shared).await {
+            tracing::warn!(error = %format!("{error:#}"), "greetings could not be made ahead");
+        }
         std::future::pending::<anyhow::Result<()>>().await
     };
     let result = tokio::select! {

@@ -166,6 +166,15 @@ impl Agent {
     }
 }
 
+/// What the agent says first in `language`: the tenant's greeting, else the shipped question.
+/// Known before a call starts, so its speech can be made ahead.
+pub fn greeting(settings: &Settings, replies: &Replies, language: Language) -> String {
+    match settings.agent.greetings.get(language.as_str()) {
+        Some(greeting) => greeting.clone(),
+        None => replies.say(&settings.replies, "how_can_i_help", language, &[]),
+    }
+}
+
 /// One event being handled: the agent, and the effects so far.
 struct Turn<'a> {
     agent: &'a mut Agent,
@@ -177,13 +186,7 @@ struct Turn<'a> {
 impl Turn<'_> {
     fn handle(&mut self, event: Event) {
         match event {
-            Event::Started => {
-                let greetings = &self.agent.setup.settings.agent.greetings;
-                match greetings.get(self.agent.language.as_str()) {
-                    Some(greeting) => self.say_text(greeting.clone()),
-                    None => self.say("how_can_i_help", &[]),
-                }
-            }
+            Event::Started => self.say_text(greeting(&self.agent.setup.settings, self.replies, self.agent.language)),
             Event::Heard { text, understanding } => self.heard(&text, understanding),
             Event::Keypad(digits) => self.keypad(digits),
             Event::Found(order) => self.found(order),

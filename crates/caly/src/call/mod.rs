@@ -31,6 +31,7 @@ use caly_core::{
 };
 use caly_engines::{
     cascade::Cascade,
+    realtime::{Connection, Realtime},
     voice::{self, Answering, Cause, TestEngine, VoiceEngine, VoiceInput, VoiceOutput},
 };
 use caly_store::Turn;
@@ -122,11 +123,25 @@ pub async fn run(state: AppState, setup: CallSetup, socket: WebSocket) {
     .await
 }
 
-/// The engine `[speech] engine` names: the cascade with the tenant's agent, or the echo.
+/// The engine `[speech] engine` names: the cascade or the realtime model with the tenant's
+/// agent (the cascade when the realtime service cannot be reached), or the echo.
 async fn engine(state: &AppState, setup: &CallSetup) -> anyhow::Result<Box<dyn VoiceEngine>> {
-    if state.config.speech.engine == SpeechEngine::Echo {
+    let config = &state.config.speech;
+    if config.engine == SpeechEngine::Echo {
         return Ok(Box::new(TestEngine::new(setup.greeting.clone())));
     }
+    let realtime = match config.engine {
+        SpeechEngine::Realtime => {
+            match Connection::open(&speech::realtime_settings(config), config.end_silence).await {
+                Ok(connection) => Some(connection),
+                Err(error) => {
+                    tracing::error!(%error, "the realtime service cannot be reached; the cascade answers");
+                    None
+                }
+            }
+        }
+        _ => None,
+    };
     let commerce = crate::commerce::connector_for(state, &setup.tenant_id, &setup.settings.store).await?;
     let agent = Setup {
         call_id: setup.call_id.clone(),
@@ -135,14 +150,17 @@ async fn engine(state: &AppState, setup: &CallSetup) -> anyhow::Result<Box<dyn V
         timezone: setup.timezone.clone(),
         settings: setup.settings.clone(),
     };
-    let conversation = conversation::CallConversation::new(
+    let conversation = Box::new(conversation::CallConversation::new(
         state.clone(),
         setup.tenant_id.clone(),
         agent,
         commerce,
         setup.audit.clone(),
-    );
-    Ok(Box::new(Cascade::new(state.speech.clone(), Box::new(conversation), setup.language).await))
+    ));
+    Ok(match realtime {
+        Some(connection) => Box::new(Realtime::new(connection, state.speech.clone(), conversation, setup.language)),
+        None => Box::new(Cascade::new(state.speech.clone(), conversation, setup.language).await),
+    })
 }
 
 struct Session<'a> {
@@ -352,6 +370,12 @@ impl<'a> Session<'a> {
             match output {
                 VoiceOutput::Speak { text, answering } => self.speak(text, answering),
                 VoiceOutput::Audio(audio) => self.play(&audio),
+                VoiceOutput::Words(text) => {
+                    if let Some(utterance) = self.playing.back_mut().filter(|u| !u.complete) {
+                        utterance.text.clone_from(&text);
+                        let _ = self.writes.send(Write::Words { utterance: utterance.id, text });
+                    }
+                }
                 VoiceOutput::Spoken => self.spoken(),
                 VoiceOutput::StopSpeaking => self.stop_speaking(),
                 VoiceOutput::Heard { text, language, intent } => {

@@ -2,17 +2,21 @@
 
 use std::{sync::Arc, time::Duration};
 
-use caly_core::dialogue::Rules;
+use caly_core::{Language, agent::greeting, dialogue::Rules, settings::Settings};
 use caly_engines::{
-    cascade::Speech,
+    cascade::{Speech, apology},
     listen::ListenSettings,
+    realtime::RealtimeSettings,
     speak::Voice,
     stt::{Deepgram, OpenAiTranscriber, Transcriber},
     tts::{Espeak, OpenAiSpeech, Synthesizer},
 };
 use secrecy::ExposeSecret;
 
-use crate::config::SpeechConfig;
+use crate::{
+    config::{SpeechConfig, SpeechEngine},
+    state::AppState,
+};
 
 pub fn build(config: &SpeechConfig, rules: Arc<Rules>) -> anyhow::Result<Speech> {
     // No overall timeout: speech streams for as long as it speaks; each provider bounds its
@@ -64,4 +68,48 @@ pub fn build(config: &SpeechConfig, rules: Arc<Rules>) -> anyhow::Result<Speech>
         aggressiveness: config.vad_aggressiveness,
     };
     Ok(Speech::new(transcribers, Voice::new(synthesizers), listen, config.max_live_sessions, rules))
+}
+
+/// Makes a tenant's greeting in each of its languages ahead, in the background, so a call's
+/// first words start at once even when the speech service is cold. Made once per text: a
+/// greeting already kept costs a lookup.
+pub fn prepare_greetings(state: &AppState, settings: &Settings) {
+    if state.config.speech.engine == SpeechEngine::Echo {
+        return;
+    }
+    for language in settings.languages.iter().filter_map(|code| code.parse::<Language>().ok()) {
+        let text = greeting(settings, &state.dialogue.replies, language);
+        state.speech.voice.prepare(text, language);
+    }
+}
+
+/// Tenants whose greetings are made at start-up: those with the latest calls.
+const PREPARED_TENANTS: i64 = 500;
+
+/// At start-up: the apologies, the shipped greetings (every new tenant's) and the greetings of
+/// the tenants that take calls.
+pub async fn prepare_at_start(state: &AppState) -> anyhow::Result<()> {
+    if state.config.speech.engine == SpeechEngine::Echo {
+        return Ok(());
+    }
+    for language in [Language::Hi, Language::En, Language::Hinglish] {
+        state.speech.voice.prepare(apology(language).to_owned(), language);
+    }
+    prepare_greetings(state, &Settings::default());
+    for tenant_id in state.store.tenants_by_latest_call(PREPARED_TENANTS).await? {
+        prepare_greetings(state, &crate::commerce::settings_of(state, &tenant_id).await?);
+    }
+    Ok(())
+}
+
+/// Where the realtime engine connects, from `[speech]`.
+pub fn realtime_settings(config: &SpeechConfig) -> RealtimeSettings {
+    RealtimeSettings {
+        url: config.realtime_url.clone(),
+        api_key: config.realtime_api_key.as_ref().map(|k| k.expose_secret().to_owned()),
+        model: config.realtime_model.clone(),
+        voice: config.realtime_voice.clone(),
+        transcription_model: config.realtime_transcription_model.clone(),
+        timeout: config.provider_timeout,
+    }
 }

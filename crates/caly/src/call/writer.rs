@@ -15,6 +15,11 @@ pub enum Write {
         utterance: Option<u64>,
         turn: Box<Turn>,
     },
+    /// The agent turn's words, known after it began.
+    Words {
+        utterance: u64,
+        text: String,
+    },
     Interrupted {
         utterance: u64,
         heard: String,
@@ -77,9 +82,14 @@ impl Writer {
                     self.turns.insert(utterance, seq);
                 }
             }
+            Write::Words { utterance, text } => {
+                if let Some(seq) = self.turns.get(&utterance) {
+                    store.set_turn_text(tenant, call, *seq, &text, None).await?;
+                }
+            }
             Write::Interrupted { utterance, heard, at } => {
                 if let Some(seq) = self.turns.get(&utterance) {
-                    store.interrupt_turn(tenant, call, *seq, &heard, at).await?;
+                    store.set_turn_text(tenant, call, *seq, &heard, Some(at)).await?;
                 }
             }
             Write::Answered { utterance, response_ms, overhead_ms } => {

@@ -191,6 +191,7 @@ pub async fn put(
     };
     let details = serde_json::json!({"version": version, "changed": changed});
     audit.record(&state.store, tenant, access.actor(), "settings.updated", None, "success", details).await?;
+    crate::call::speech::prepare_greetings(&state, &settings);
     Ok(Json(view(&state, tenant).await?))
 }
 

@@ -195,6 +195,8 @@ async fn open_call(
         started_at: now_micros(),
     };
     let call = state.store.insert_call(tenant_id, new).await?;
+    // The media stream follows: its greeting is made meanwhile, if it is not kept yet.
+    crate::call::speech::prepare_greetings(state, &crate::commerce::settings_of(state, tenant_id).await?);
     let claims = MediaClaims {
         call_id: call.id.clone(),
         tenant_id: tenant_id.to_owned(),

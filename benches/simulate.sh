@@ -1,20 +1,39 @@
 #!/usr/bin/env bash
-# Concurrent Twilio calls through the real server with the test voice engine, measured by
-# `caly simulate` (frame intervals, latencies) and by sampling the server's resident memory.
-# Usage: bash benches/simulate.sh [calls] [seconds per call]
+# Concurrent Twilio calls through the real server, measured by `caly simulate` (frame intervals,
+# latencies) and by sampling the server's resident memory. With `speech` the callers say an
+# espeak-ng sentence and the cascade answers it (neural VAD, the tenant's LLM dialogue, stand-in
+# speech and language services in their own process: examples/speech_providers.rs); without,
+# the test engine echoes them.
+# Usage: bash benches/simulate.sh [calls] [seconds per call] [echo|speech]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 calls="${1:-500}"
 seconds="${2:-30}"
+mode="${3:-echo}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}"
-cargo build --release --quiet --bin caly
+cargo build --release --quiet --bin caly --example speech_providers
 caly="$CARGO_TARGET_DIR/release/caly"
 work=$(mktemp -d)
 token="simulated twilio auth token"
+simulate_args=(--digits 1007#)
+settings='{"phone_numbers": ["+918035000001"]}'
+if [ "$mode" = speech ]; then
+  "$CARGO_TARGET_DIR/release/examples/speech_providers" >"$work/providers" &
+  providers=$!
+  for _ in $(seq 100); do [ -s "$work/providers" ] && break; sleep 0.1; done
+  stand_in="$(cat "$work/providers")/v1"
+  export CALY_SPEECH_ENGINE=cascade CALY_SPEECH_STT_URL="$stand_in" CALY_SPEECH_STT_API_KEY=stt-key \
+    CALY_SPEECH_STT_MODEL=whisper-test CALY_SPEECH_TTS_URL="$stand_in" CALY_SPEECH_TTS_VOICE=test-voice \
+    CALY_SPEECH_ESPEAK_PROGRAM= CALY_LLM_BASE_URL="$stand_in" CALY_LLM_MODEL=test-model
+  simulate_args=(--wav crates/caly-audio/tests/fixtures/order_en_8k.wav)
+  settings='{"phone_numbers": ["+918035000001"], "dialogue": {"engine": "llm"}}'
+else
+  export CALY_SPEECH_ENGINE=echo
+fi
 CALY_LISTEN=127.0.0.1:18095 CALY_DATA_DIR="$work" CALY_DEMO=false CALY_LOG_LEVEL=warn \
-  CALY_SPEECH_ENGINE=echo CALY_TELEPHONY_TWILIO_AUTH_TOKEN="$token" "$caly" serve &
+  CALY_TELEPHONY_TWILIO_AUTH_TOKEN="$token" "$caly" serve &
 server=$!
-trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'kill $server ${providers:-} 2>/dev/null || true; rm -rf "$work"' EXIT
 base=http://127.0.0.1:18095
 for _ in $(seq 200); do curl -fsS "$base/startupz" >/dev/null 2>&1 && break; sleep 0.1; done
 curl -fsS "$base/api/v1/auth/register" -H 'content-type: application/json' -d '{"email": "bench@example.in",
@@ -24,14 +43,14 @@ access=$(curl -fsS "$base/api/v1/auth/login" -H 'content-type: application/json'
   -d '{"email": "bench@example.in", "password": "seeded owner passphrase 7"}' \
   | python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])')
 curl -fsS -X PUT "$base/api/v1/settings" -H "authorization: Bearer $access" -H 'content-type: application/json' \
-  -d '{"version": 0, "settings": {"phone_numbers": ["+918035000001"]}}' >/dev/null
+  -d '{"version": 0, "settings": '"$settings"'}' >/dev/null
 rss() { awk '/VmRSS/ {print $2}' "/proc/$server/status"; }
 idle=$(rss)
 peak=$idle
 ( while sleep 0.5; do r=$(rss) || exit 0; [ "$r" -gt "$(cat "$work/peak" 2>/dev/null || echo 0)" ] && echo "$r" >"$work/peak"; done ) &
 sampler=$!
 TWILIO_AUTH_TOKEN="$token" "$caly" simulate --url "$base" --calls "$calls" \
-  --duration "${seconds}s" --ramp 10s --digits 1007#
+  --duration "${seconds}s" --ramp 10s "${simulate_args[@]}"
 kill $sampler 2>/dev/null || true
 peak=$(cat "$work/peak")
 underruns=$(curl -fsS "$base/metrics" -H "authorization: Bearer $access" | awk '/^caly_pacing_underruns_total/ {print $2}')

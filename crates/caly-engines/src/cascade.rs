@@ -158,8 +158,13 @@ enum Phase {
 struct TurnTask {
     generation: u64,
     phase: Arc<Mutex<Phase>>,
+    /// The answer's steps not taken yet: a barge-in cuts off its speech, not its decisions.
+    steps: Arc<Mutex<Vec<Step>>>,
     handle: JoinHandle<()>,
 }
+
+/// The generation of outputs no barge-in silences: the decisions of a reply cut off.
+const DECIDED: u64 = u64::MAX;
 
 /// The words of a turn, as the task gets them.
 enum Words {
@@ -227,12 +232,14 @@ impl Cascade {
             (None, _) => Words::Whole,
         };
         let phase = Arc::new(Mutex::new(Phase::Listening));
+        let steps = Arc::new(Mutex::new(Vec::new()));
         let eos = if said.is_none() { self.speech.listen.end_silence } else { Duration::ZERO };
         let job = Job {
             speech: self.speech.clone(),
             conversation: self.conversation.clone(),
             language: self.language.clone(),
             phase: phase.clone(),
+            steps: steps.clone(),
             generation: self.generation,
             outputs: self.outputs.clone(),
             said,
@@ -245,7 +252,7 @@ impl Cascade {
         // A turn answered before this one keeps speaking until it is done or cut off: its
         // task is not ours to abort any more (dropping a handle does not).
         let handle = tokio::spawn(job.run());
-        self.turn = Some(TurnTask { generation: self.generation, phase, handle });
+        self.turn = Some(TurnTask { generation: self.generation, phase, steps, handle });
     }
 
     /// The caller spoke again: a turn still listening goes on with this speech; an answered
@@ -275,6 +282,15 @@ impl Cascade {
         if let Some(turn) = &self.turn {
             turn.handle.abort();
             self.silenced = self.silenced.max(turn.generation);
+            // A transfer or hang-up the agent decided still happens; only its words stop.
+            for step in turn.steps.lock().expect("steps lock").drain(..).rev() {
+                let decided = match step {
+                    Step::Say(_) => continue,
+                    Step::Transfer(reason) => VoiceOutput::Transfer { reason },
+                    Step::HangUp => VoiceOutput::HangUp,
+                };
+                let _ = self.outputs.send((DECIDED, decided));
+            }
         }
         VoiceOutput::StopSpeaking
     }
@@ -388,6 +404,7 @@ struct Job {
     conversation: Arc<tokio::sync::Mutex<Box<dyn Conversation>>>,
     language: Arc<Mutex<Language>>,
     phase: Arc<Mutex<Phase>>,
+    steps: Arc<Mutex<Vec<Step>>>,
     generation: u64,
     outputs: mpsc::UnboundedSender<(u64, VoiceOutput)>,
     said: Option<Said>,
@@ -401,6 +418,11 @@ struct Job {
 impl Job {
     fn emit(&self, output: VoiceOutput) {
         let _ = self.outputs.send((self.generation, output));
+    }
+
+    /// A transfer or hang-up: it happens even if the words before it are cut off.
+    fn decide(&self, output: VoiceOutput) {
+        let _ = self.outputs.send((DECIDED, output));
     }
 
     fn language(&self) -> Language {
@@ -471,7 +493,8 @@ impl Job {
             tts_first_audio: Duration::ZERO,
         });
         let fixed = self.said == Some(Said::Started);
-        for step in reply.steps {
+        *self.steps.lock().expect("steps lock") = reply.steps.into_iter().rev().collect();
+        while let Some(step) = self.next_step() {
             match step {
                 Step::Say(text) if fixed => {
                     if !self.say_phrase(&text, reply.language, answering.take()).await {
@@ -483,10 +506,14 @@ impl Job {
                         return self.give_up().await;
                     }
                 }
-                Step::Transfer(reason) => self.emit(VoiceOutput::Transfer { reason }),
-                Step::HangUp => self.emit(VoiceOutput::HangUp),
+                Step::Transfer(reason) => self.decide(VoiceOutput::Transfer { reason }),
+                Step::HangUp => self.decide(VoiceOutput::HangUp),
             }
         }
+    }
+
+    fn next_step(&self) -> Option<Step> {
+        self.steps.lock().expect("steps lock").pop()
     }
 
     /// The turn's words: the live transcriber's, else the utterance transcribed whole.

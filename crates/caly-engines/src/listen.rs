@@ -94,7 +94,8 @@ impl Listener {
     }
 
     fn barge_in(&mut self, agent_speaking: bool) -> Option<Heard> {
-        if !agent_speaking || self.barged_in || !self.vad.is_speaking() {
+        // Only speech itself interrupts: the agent may begin in the quiet that is ending a turn.
+        if !agent_speaking || self.barged_in || self.vad.speech_run() == 0 {
             return None;
         }
         let spoken = Duration::from_millis(self.speech_frames * FRAME_MS);

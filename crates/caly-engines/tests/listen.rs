@@ -57,3 +57,18 @@ fn a_backchannel_over_the_agent_does_not_interrupt() {
     let events = listen(&fixture("order_hi_8k.wav"), true, &[("हाँ", 25), ("हाँ मेरा ऑर्डर", 50)]);
     assert_eq!(events[1], (Heard::BargeIn, 50), "a backchannel that goes on into words: {events:?}");
 }
+
+#[test]
+fn the_agent_answering_in_the_quiet_that_ends_a_turn_is_not_interrupted() {
+    let mut listener = Listener::new(ListenSettings::default(), 8_000).unwrap();
+    let speech = fixture("order_en_8k.wav");
+    let mut heard = Vec::new();
+    for frame in speech.chunks(160) {
+        heard.extend(listener.frame(frame, false));
+    }
+    // A realtime service ended the turn before our detector's hangover: the agent speaks.
+    for frame in vec![0i16; 8_000].chunks(160) {
+        heard.extend(listener.frame(frame, true));
+    }
+    assert_eq!(heard, vec![Heard::SpeechStarted, Heard::SpeechEnded]);
+}

@@ -180,6 +180,8 @@ struct Session<'a> {
     /// `None` when the call is not recorded.
     recording: Option<recording::Pairing>,
     hang_up_when_played: bool,
+    /// A transfer the agent decided, once what it is saying was heard.
+    transfer_when_played: Option<String>,
     started: bool,
     outgoing: Vec<Outbound>,
     /// Caller audio at the engine's rate, reused frame after frame.
@@ -217,6 +219,7 @@ impl<'a> Session<'a> {
             digits: DigitCollector::new(state.config.telephony.dtmf_timeout),
             recording: setup.record.then(recording::Pairing::default),
             hang_up_when_played: false,
+            transfer_when_played: None,
             started: false,
             outgoing: Vec::new(),
             engine_audio: Vec::new(),
@@ -234,7 +237,8 @@ impl<'a> Session<'a> {
         let end = loop {
             let pace_at = self.pacer.next_deadline().map(Instant::from_std);
             let digits_at = self.digits.deadline().map(Instant::from_std);
-            let mark_overdue = self.hang_up_when_played && self.pacer.is_idle();
+            let leaving = self.hang_up_when_played || self.transfer_when_played.is_some();
+            let mark_overdue = leaving && self.pacer.is_idle();
             let agent_speaking = !self.playing.is_empty();
             tokio::select! {
                 biased;
@@ -242,9 +246,7 @@ impl<'a> Session<'a> {
                 () = sleep_until(pace_at) => self.pace(),
                 output = self.engine.later(agent_speaking) => {
                     self.input_at = Instant::now();
-                    if let Some(end) = self.perform(vec![output]) {
-                        break end;
-                    }
+                    self.perform(vec![output]);
                 }
                 message = socket.recv() => match message {
                     Some(Ok(Message::Text(text))) => { if let Some(end) = self.receive(Inbound::Text(&text)) { break end } }
@@ -253,17 +255,22 @@ impl<'a> Session<'a> {
                     Some(Ok(_)) => {}
                 },
                 () = sleep_until(digits_at) => {
-                    if let Some(typed) = self.digits.expire(Instant::now().into_std())
-                        && let Some(end) = self.typed(&typed)
-                    {
-                        break end;
+                    if let Some(typed) = self.digits.expire(Instant::now().into_std()) {
+                        self.typed(&typed);
                     }
                 }
                 () = tokio::time::sleep_until(self.last_frame_at + MARK_GRACE), if mark_overdue => {
                     self.playing.clear();
                 }
             }
-            if self.hang_up_when_played && self.pacer.is_idle() && self.playing.is_empty() {
+            let played = self.pacer.is_idle() && self.playing.is_empty();
+            if played
+                && let Some(reason) = self.transfer_when_played.take()
+                && let Some(end) = self.transfer(&reason)
+            {
+                break end;
+            }
+            if self.hang_up_when_played && played {
                 break End::AgentHungUp;
             }
             if let Err(error) = self.flush(&mut socket).await {
@@ -335,37 +342,38 @@ impl<'a> Session<'a> {
                     outputs.extend(engine.handle(VoiceInput::Audio { frame, agent_speaking }));
                 });
                 let outputs = std::mem::take(&mut self.engine_outputs);
-                self.perform(outputs)
+                self.perform(outputs);
             }
             CallEvent::Dtmf(key) => {
-                let typed = self.digits.key(key, Instant::now().into_std())?;
-                self.typed(&typed)
+                if let Some(typed) = self.digits.key(key, Instant::now().into_std()) {
+                    self.typed(&typed);
+                }
             }
             CallEvent::MarkPlayed(name) => {
                 if let Some(id) = name.strip_prefix('u').and_then(|id| id.parse::<u64>().ok()) {
                     self.playing.retain(|utterance| utterance.id != id);
                 }
-                None
             }
-            CallEvent::Stopped => Some(End::CallerHungUp),
+            CallEvent::Stopped => return Some(End::CallerHungUp),
         }
+        None
     }
 
-    fn start(&mut self) -> Option<End> {
+    fn start(&mut self) {
         if std::mem::replace(&mut self.started, true) {
-            return None;
+            return;
         }
         let outputs = self.engine.handle(VoiceInput::Started);
-        self.perform(outputs)
+        self.perform(outputs);
     }
 
-    fn typed(&mut self, digits: &str) -> Option<End> {
+    fn typed(&mut self, digits: &str) {
         self.turn(Speaker::System, format!("keypad: {digits}"), None);
         let outputs = self.engine.handle(VoiceInput::Digits(digits));
-        self.perform(outputs)
+        self.perform(outputs);
     }
 
-    fn perform(&mut self, outputs: Vec<VoiceOutput>) -> Option<End> {
+    fn perform(&mut self, outputs: Vec<VoiceOutput>) {
         for output in outputs {
             match output {
                 VoiceOutput::Speak { text, answering } => self.speak(text, answering),
@@ -386,15 +394,10 @@ impl<'a> Session<'a> {
                     };
                     let _ = self.writes.send(Write::Turn { utterance: None, turn: Box::new(turn) });
                 }
-                VoiceOutput::Transfer { reason } => {
-                    if let Some(end) = self.transfer(&reason) {
-                        return Some(end);
-                    }
-                }
+                VoiceOutput::Transfer { reason } => self.transfer_when_played = Some(reason),
                 VoiceOutput::HangUp => self.hang_up_when_played = true,
             }
         }
-        None
     }
 
     fn turn(&self, speaker: Speaker, text: String, utterance: Option<u64>) {

@@ -35,6 +35,8 @@ pub struct Script {
     pub tts_down: bool,
     /// Seconds of audio per character of text spoken.
     pub seconds_per_char: f64,
+    /// Speech streamed as it is made, in real time, rather than all at once.
+    pub tts_paced: bool,
     /// Texts spoken, transcriptions made, live query strings, live control messages.
     pub spoken: Vec<String>,
     pub transcribed: usize,
@@ -49,6 +51,8 @@ pub struct Script {
     pub realtime_truncations: Vec<(String, u64)>,
     /// Realtime sessions refused while set.
     pub realtime_down: bool,
+    /// The Realtime stand-in drops the connection when asked to answer a caller's turn.
+    pub realtime_breaks: bool,
 }
 
 pub type Shared = Arc<Mutex<Script>>;
@@ -112,10 +116,10 @@ async fn speak(State(script): State<Shared>, Json(body): Json<Value>) -> Respons
     assert_eq!(body["response_format"], "pcm");
     assert_eq!(body["voice"], "test-voice");
     let text = body["input"].as_str().unwrap().to_owned();
-    let (delay, down, seconds) = {
+    let (delay, down, seconds, paced) = {
         let mut script = script.lock().unwrap();
         script.spoken.push(text.clone());
-        (script.tts_delay, script.tts_down, script.seconds_per_char * text.chars().count() as f64)
+        (script.tts_delay, script.tts_down, script.seconds_per_char * text.chars().count() as f64, script.tts_paced)
     };
     tokio::time::sleep(delay).await;
     if down {
@@ -124,10 +128,12 @@ async fn speak(State(script): State<Shared>, Json(body): Json<Value>) -> Respons
     // 100 ms pieces, an odd number of bytes apart now and then, as a network delivers them.
     let audio = voice(seconds.max(0.2));
     let pieces: Vec<Result<Vec<u8>, std::io::Error>> = audio.chunks(4_801).map(|c| Ok(c.to_vec())).collect();
-    Response::builder()
-        .header("content-type", "application/octet-stream")
-        .body(Body::from_stream(futures::stream::iter(pieces)))
-        .unwrap()
+    let pace = if paced { Duration::from_millis(100) } else { Duration::ZERO };
+    let pieces = futures::StreamExt::then(futures::stream::iter(pieces), move |piece| async move {
+        tokio::time::sleep(pace).await;
+        piece
+    });
+    Response::builder().header("content-type", "application/octet-stream").body(Body::from_stream(pieces)).unwrap()
 }
 
 async fn chat(State(script): State<Shared>, Json(body): Json<Value>) -> Response {
@@ -230,7 +236,7 @@ impl Realtime {
     async fn run(mut self) {
         use base64::Engine as _;
         let mut tick = tokio::time::interval(Duration::from_millis(25));
-        loop {
+        while self.socket.is_some() {
             tokio::select! {
                 message = self.socket.as_mut().unwrap().recv() => {
                     let Some(Ok(Message::Text(text))) = message else { break };
@@ -311,6 +317,10 @@ impl Realtime {
         let instructions = event["response"]["instructions"].as_str();
         let told = instructions.map(|i| i.split_once("nothing else: ").expect(i).1.to_owned());
         let Some(text) = told.or_else(|| self.tool_said.take()) else {
+            if self.script.lock().unwrap().realtime_breaks {
+                drop(self.socket.take());
+                return;
+            }
             let delay = self.script.lock().unwrap().llm_delay;
             tokio::time::sleep(delay).await;
             let arguments = json!({"said": self.heard}).to_string();

@@ -6,11 +6,11 @@ use criterion::{Criterion, criterion_group, criterion_main};
 
 fn one_second(c: &mut Criterion) {
     let mut group = c.benchmark_group("resample_one_second");
-    for (from, to) in [(8_000u32, 16_000u32), (16_000, 8_000), (24_000, 8_000)] {
+    for (from, to) in [(8_000u32, 16_000u32), (16_000, 8_000), (24_000, 16_000), (24_000, 8_000), (22_050, 16_000)] {
         let audio: Vec<i16> = (0..from).map(|i| ((i as f32 * 0.07).sin() * 12_000.0) as i16).collect();
         let mut resampler = Resampler::new(from, to).unwrap();
         let mut out = Vec::with_capacity(to as usize);
-        group.bench_function(format!("{}k_to_{}k", from / 1000, to / 1000), |b| {
+        group.bench_function(format!("{from}_to_{to}"), |b| {
             b.iter(|| {
                 out.clear();
                 for frame in audio.chunks(samples_per_frame(from)) {

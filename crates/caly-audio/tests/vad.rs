@@ -30,3 +30,27 @@ fn hindi_and_english_speech_start_and_end_once() {
         }
     }
 }
+
+#[test]
+fn speech_after_a_long_silence_is_heard_as_the_first_time() {
+    // A long silence is not given to the network: an utterance said again after one starts and
+    // ends where it did the first time, give or take a frame.
+    let samples = fixture("order_en_8k.wav");
+    let mut vad = Vad::new(Neural::new(8_000, 1).unwrap(), 3, 25);
+    let silence = vec![0i16; 8_000];
+    let once: Vec<i16> = silence.iter().chain(&samples).copied().collect();
+    let audio = [once.clone(), once.clone(), silence].concat();
+    let events: Vec<_> =
+        audio.chunks(160).enumerate().filter_map(|(i, frame)| vad.frame(frame).map(|a| (a, i))).collect();
+    let period = once.len() / 160;
+    let [
+        (Activity::SpeechStarted, start),
+        (Activity::SpeechEnded, end),
+        (Activity::SpeechStarted, again),
+        (Activity::SpeechEnded, end_again),
+    ] = events[..]
+    else {
+        panic!("{events:?}");
+    };
+    assert!(start.abs_diff(again - period) <= 1 && end.abs_diff(end_again - period) <= 1, "{events:?}");
+}

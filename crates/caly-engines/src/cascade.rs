@@ -17,12 +17,13 @@ use std::{
 
 use caly_core::{Language, dialogue::Rules};
 use tokio::{
-    sync::{Semaphore, mpsc, oneshot},
+    sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot},
     task::JoinHandle,
     time::Instant,
 };
 
 use crate::{
+    connections::{CallConnections, ConnectionCaps, Slot},
     listen::{Heard, ListenSettings, Listener, is_backchannel},
     provider::{Breaker, ProviderError},
     speak::Voice,
@@ -40,6 +41,8 @@ pub struct Speech {
     pub live_wait: Duration,
     /// Live transcriptions open at once, for the whole server.
     live_sessions: Arc<Semaphore>,
+    /// Provider connections per call and per tenant.
+    pub caps: Arc<ConnectionCaps>,
     /// Tells a sentence cut off by a pause.
     rules: Arc<Rules>,
 }
@@ -50,6 +53,7 @@ impl Speech {
         voice: Voice,
         listen: ListenSettings,
         max_live: usize,
+        caps: ConnectionCaps,
         rules: Arc<Rules>,
     ) -> Self {
         Self {
@@ -58,6 +62,7 @@ impl Speech {
             listen,
             live_wait: Duration::from_secs(1),
             live_sessions: Arc::new(Semaphore::new(max_live)),
+            caps: Arc::new(caps),
             rules,
         }
     }
@@ -83,17 +88,22 @@ impl Speech {
         Err(last)
     }
 
-    /// A live session with the first transcriber that has one, if a slot is free.
-    async fn live(&self, language: Language) -> Option<(Live, tokio::sync::OwnedSemaphorePermit)> {
+    /// A live session with the first transcriber that has one, if the server, the call and
+    /// its tenant have room for it.
+    async fn live(&self, language: Language, connections: &CallConnections) -> Option<LiveSession> {
         let (transcriber, breaker) = self.transcribers.first()?;
-        let permit = self.live_sessions.clone().try_acquire_owned().ok()?;
+        let server = self.live_sessions.clone().try_acquire_owned().ok()?;
         if !breaker.allows() {
             return None;
         }
+        let slot = connections
+            .try_take()
+            .inspect_err(|exhausted| tracing::warn!("no live transcription for this call: {exhausted}"))
+            .ok()?;
         let result = transcriber.live(language).await?;
         breaker.record(&result);
         match result {
-            Ok(live) => Some((live, permit)),
+            Ok(live) => Some(LiveSession { live, _server: server, _slot: slot }),
             Err(error) => {
                 tracing::warn!(transcriber = transcriber.name(), %error, "live transcription failed to start");
                 None
@@ -101,6 +111,17 @@ impl Speech {
         }
     }
 }
+
+/// A live transcription and the room it takes.
+struct LiveSession {
+    live: Live,
+    _server: OwnedSemaphorePermit,
+    _slot: Slot,
+}
+
+/// How long a turn waits for room under its call's and tenant's connection caps before the
+/// caller hears the apology.
+const SLOT_WAIT: Duration = Duration::from_secs(1);
 
 /// What the caller did, for the conversation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -177,7 +198,8 @@ pub struct Cascade {
     conversation: Arc<tokio::sync::Mutex<Box<dyn Conversation>>>,
     language: Arc<Mutex<Language>>,
     listener: Listener,
-    live: Option<(Live, tokio::sync::OwnedSemaphorePermit)>,
+    live: Option<LiveSession>,
+    connections: CallConnections,
     /// The caller's audio of this turn, kept for a whole transcription.
     utterance: Vec<i16>,
     /// The live transcriber's final words of this turn, and its latest interim ones.
@@ -197,9 +219,14 @@ pub struct Cascade {
 const MAX_UTTERANCE: usize = crate::voice::RATE as usize * 30;
 
 impl Cascade {
-    pub async fn new(speech: Arc<Speech>, conversation: Box<dyn Conversation>, language: Language) -> Self {
+    pub async fn new(
+        speech: Arc<Speech>,
+        connections: CallConnections,
+        conversation: Box<dyn Conversation>,
+        language: Language,
+    ) -> Self {
         let listener = Listener::new(speech.listen, crate::voice::RATE).expect("16 kHz needs no resampling");
-        let live = speech.live(language).await;
+        let live = speech.live(language, &connections).await;
         let (outputs, received) = mpsc::unbounded_channel();
         Self {
             speech,
@@ -207,6 +234,7 @@ impl Cascade {
             language: Arc::new(Mutex::new(language)),
             listener,
             live,
+            connections,
             utterance: Vec::new(),
             final_words: String::new(),
             interim_words: String::new(),
@@ -224,7 +252,7 @@ impl Cascade {
         self.generation += 1;
         let words = match (&said, &self.live) {
             (Some(_), _) => Words::Whole,
-            (None, Some((live, _))) if live.finalize() => {
+            (None, Some(session)) if session.live.finalize() => {
                 let (sender, receiver) = oneshot::channel();
                 self.finalizing = Some(sender);
                 Words::Live(receiver)
@@ -236,6 +264,7 @@ impl Cascade {
         let eos = if said.is_none() { self.speech.listen.end_silence } else { Duration::ZERO };
         let job = Job {
             speech: self.speech.clone(),
+            connections: self.connections.clone(),
             conversation: self.conversation.clone(),
             language: self.language.clone(),
             phase: phase.clone(),
@@ -350,8 +379,8 @@ impl VoiceEngine for Cascade {
                     let room = MAX_UTTERANCE.saturating_sub(self.utterance.len());
                     self.utterance.extend_from_slice(&frame[..frame.len().min(room)]);
                 }
-                if let Some((live, _)) = &self.live
-                    && !live.audio(frame)
+                if let Some(session) = &self.live
+                    && !session.live.audio(frame)
                 {
                     tracing::warn!("live transcription fell behind; turns are transcribed whole");
                     self.live = None;
@@ -372,7 +401,7 @@ impl VoiceEngine for Cascade {
         loop {
             let live = async {
                 match &mut self.live {
-                    Some((live, _)) => live.heard.recv().await,
+                    Some(session) => session.live.heard.recv().await,
                     None => std::future::pending().await,
                 }
             };
@@ -401,6 +430,7 @@ impl VoiceEngine for Cascade {
 /// One turn's work, moved into its task.
 struct Job {
     speech: Arc<Speech>,
+    connections: CallConnections,
     conversation: Arc<tokio::sync::Mutex<Box<dyn Conversation>>>,
     language: Arc<Mutex<Language>>,
     phase: Arc<Mutex<Phase>>,
@@ -431,6 +461,17 @@ impl Job {
 
     async fn run(mut self) {
         let started = Instant::now();
+        // A greeting is a phrase made ahead and a template: it takes no provider connection.
+        let _slot = match self.said {
+            Some(Said::Started) => None,
+            _ => match self.connections.take(SLOT_WAIT).await {
+                Ok(slot) => Some(slot),
+                Err(exhausted) => {
+                    tracing::error!("a caller's turn found no room: {exhausted}");
+                    return self.give_up().await;
+                }
+            },
+        };
         let said = match self.said.clone() {
             Some(said) => said,
             None => match self.words().await {

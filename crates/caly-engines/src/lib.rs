@@ -5,6 +5,7 @@
 //! providers' clients, retries and circuit breakers.
 
 pub mod cascade;
+pub mod connections;
 pub mod dialogue;
 pub mod listen;
 pub mod openai;

@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant};
 
 use caly::{config::Config, metrics::Metrics, rate_limits::RateLimits, redis_link::RedisLink, server};
+use caly_engines::connections::ConnectionCaps;
 
 async fn measure(limits: &RateLimits, decisions: u32, keys: u32) -> Duration {
     let started = Instant::now();
@@ -18,7 +19,8 @@ async fn measure(limits: &RateLimits, decisions: u32, keys: u32) -> Duration {
 async fn main() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let config = Config { data_dir: dir.path().to_owned(), ..Config::default() };
-    let metrics = Metrics::new(server::open_store(&config).await?);
+    let caps = ConnectionCaps::new(config.speech.max_connections_per_call, config.speech.max_connections_per_tenant);
+    let metrics = Metrics::new(server::open_store(&config).await?, std::sync::Arc::new(caps));
     let memory = RateLimits::new(&config.policies, None, metrics.clone());
     measure(&memory, 100_000, 10_000).await;
     println!(

@@ -127,6 +127,11 @@ pub struct SpeechConfig {
     pub vad_aggressiveness: u8,
     /// Live transcriptions open at once (server-wide); calls beyond it are transcribed per turn.
     pub max_live_sessions: usize,
+    /// Provider connections one call may hold at once (a live transcription or a realtime
+    /// session, and each turn being answered).
+    pub max_connections_per_call: usize,
+    /// Provider connections all of one tenant's calls may hold at once.
+    pub max_connections_per_tenant: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -165,6 +170,8 @@ impl Default for SpeechConfig {
             barge_in_wait: Duration::from_millis(400),
             vad_aggressiveness: 2,
             max_live_sessions: 1_000,
+            max_connections_per_call: 3,
+            max_connections_per_tenant: 300,
         }
     }
 }
@@ -630,6 +637,12 @@ impl Config {
         }
         if speech.vad_aggressiveness > 3 {
             return Err(("speech.vad_aggressiveness", "0, 1, 2 or 3".into()));
+        }
+        if speech.max_connections_per_call < 2 {
+            return Err(("speech.max_connections_per_call", "at least 2 (a live transcription and a turn)".into()));
+        }
+        if speech.max_connections_per_tenant == 0 {
+            return Err(("speech.max_connections_per_tenant", "at least 1".into()));
         }
         if speech.end_silence < Duration::from_millis(100) || speech.max_wait < speech.end_silence {
             return Err(("speech.end_silence", "at least 100ms, and at most speech.max_wait".into()));

@@ -7,10 +7,12 @@ use std::{
     time::Duration,
 };
 
+use caly_engines::connections::ConnectionCaps;
 use prometheus_client::{
     collector::Collector,
     encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric},
     metrics::{
+        MetricType,
         counter::{ConstCounter, Counter},
         family::Family,
         gauge::{ConstGauge, Gauge},
@@ -77,7 +79,7 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    pub fn new(store: caly_store::Store) -> Self {
+    pub fn new(store: caly_store::Store, connection_caps: Arc<ConnectionCaps>) -> Self {
         let mut registry = Registry::with_prefix("caly");
         let requests = Family::<HttpLabels, Counter>::default();
         registry.register("http_requests", "HTTP requests by route template and status", requests.clone());
@@ -131,6 +133,7 @@ impl Metrics {
         );
         registry.register("build", "Build information", Info::new(vec![("version", env!("CARGO_PKG_VERSION"))]));
         registry.register_collector(Box::new(PoolCollector(store)));
+        registry.register_collector(Box::new(CapsCollector(connection_caps)));
         Self {
             calls_active,
             turn_stages,
@@ -295,5 +298,21 @@ impl Collector for PoolCollector {
         let wait = ConstCounter::new(stats.acquire_wait_total.as_secs_f64());
         let help = "Total time spent waiting for a connection";
         wait.encode(encoder.encode_descriptor("db_pool_acquire_wait_seconds", help, None, wait.metric_type())?)
+    }
+}
+
+/// Reads the provider connection caps' refusals at scrape time.
+#[derive(Debug)]
+struct CapsCollector(Arc<ConnectionCaps>);
+
+impl Collector for CapsCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let (by_call, by_tenant) = self.0.refused();
+        let help = "Provider connections refused because the call or its tenant had none left (connection caps)";
+        let mut family = encoder.encode_descriptor("provider_connections_refused", help, None, MetricType::Counter)?;
+        for (cap, value) in [("call", by_call), ("tenant", by_tenant)] {
+            ConstCounter::new(value).encode(family.encode_family(&[("cap", cap)])?)?;
+        }
+        Ok(())
     }
 }

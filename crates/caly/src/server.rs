@@ -59,13 +59,13 @@ impl RunningServer {
             (Some(cert), Some(key)) => Some(tls::acceptor(cert, key)?),
             _ => None,
         };
-        let metrics = Metrics::new(store.clone());
         let http = outbound_client(&config.commerce)?;
         let dialogue = crate::conversation::Dialogue::new(&config.llm, http.clone());
         let speech = Arc::new(
             crate::call::speech::build(&config.speech, dialogue.rules.0.clone())
                 .context("building the speech providers")?,
         );
+        let metrics = Metrics::new(store.clone(), speech.caps.clone());
         let recordings_dir = config.data_dir.join("recordings");
         std::fs::create_dir_all(&recordings_dir)
             .with_context(|| format!("creating the recordings directory {}", recordings_dir.display()))?;

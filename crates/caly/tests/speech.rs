@@ -17,24 +17,24 @@ use tokio_tungstenite::{
     tungstenite::{self, Message},
 };
 
+/// The speech engines on the stand-ins at `url`: Deepgram live if asked, espeak-ng if named.
+fn use_providers(c: &mut caly::config::Config, url: &str, deepgram: bool, espeak: &str) {
+    c.speech.engine = caly::config::SpeechEngine::Cascade;
+    c.speech.stt_url = Some(format!("{url}/v1"));
+    c.speech.stt_api_key = Some("stt-key".to_owned().into());
+    c.speech.stt_model = "whisper-test".into();
+    c.speech.tts_url = Some(format!("{url}/v1"));
+    c.speech.tts_voice = "test-voice".into();
+    c.speech.espeak_program = espeak.to_owned();
+    if deepgram {
+        c.speech.deepgram_url = url.to_owned();
+        c.speech.deepgram_api_key = Some("dg-key".to_owned().into());
+    }
+}
+
 async fn speech_app(engine: Engine, url: &str, deepgram: bool, espeak: &str) -> TestApp {
     let (url, espeak) = (url.to_owned(), espeak.to_owned());
-    TestApp::builder(engine)
-        .config(move |c| {
-            c.speech.engine = caly::config::SpeechEngine::Cascade;
-            c.speech.stt_url = Some(format!("{url}/v1"));
-            c.speech.stt_api_key = Some("stt-key".to_owned().into());
-            c.speech.stt_model = "whisper-test".into();
-            c.speech.tts_url = Some(format!("{url}/v1"));
-            c.speech.tts_voice = "test-voice".into();
-            c.speech.espeak_program = espeak;
-            if deepgram {
-                c.speech.deepgram_url = url.clone();
-                c.speech.deepgram_api_key = Some("dg-key".to_owned().into());
-            }
-        })
-        .spawn()
-        .await
+    TestApp::builder(engine).config(move |c| use_providers(c, &url, deepgram, &espeak)).spawn().await
 }
 
 /// 8 kHz speech from the caly-audio fixtures, at 16 kHz (linear interpolation).
@@ -342,6 +342,55 @@ async fn when_no_transcriber_answers_the_caller_hears_an_apology_within_a_second
     assert!(frames > 10);
     assert!(first - ended < Duration::from_millis(500 + 1_000), "end of speech + 1 s: {:?}", first - ended);
     apologised_and_ended(&app, &owner, &mut call).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_holds_no_more_provider_connections_than_its_cap() {
+    let (url, script) = providers::start().await;
+    {
+        let mut script = script.lock().unwrap();
+        script.words = ["where is my order", "where is my order"].map(String::from).into();
+        // Longer than a turn waits for room.
+        script.stt_delay = Duration::from_millis(1_600);
+    }
+    let app = TestApp::builder(Engine::Sqlite)
+        .config(move |c| {
+            use_providers(c, &url, false, "");
+            c.speech.max_connections_per_tenant = 1;
+        })
+        .spawn()
+        .await;
+    let owner = app.sign_up("asha@example.in").await;
+    let mut calls = [Call::start(&app, &owner).await, Call::start(&app, &owner).await];
+    for call in &mut calls {
+        call.utterance().await;
+    }
+    let [first, second] = &mut calls;
+    let order = speech("order_en_8k.wav");
+    tokio::join!(first.say(&order, Duration::from_millis(600)), second.say(&order, Duration::from_millis(600)));
+
+    // Both turns ended at once; one had the tenant's one connection, the other waited a second
+    // for it and apologised.
+    let mut outcomes = Vec::new();
+    for call in &calls {
+        let detail = carrier::call_when(&app, &owner.token, &call.id, |d| {
+            d["status"] == "completed"
+                || d["turns"].as_array().is_some_and(|t| t.len() >= 3 && t[1]["speaker"] == "caller")
+        })
+        .await;
+        outcomes.push((detail["status"] == "completed", turns(&detail)));
+    }
+    outcomes.sort_by_key(|(ended, _)| *ended);
+    let [(false, answered), (true, refused)] = &outcomes[..] else { panic!("{outcomes:?}") };
+    assert_eq!(answered[1], ("caller".into(), "where is my order".into(), false), "{answered:?}");
+    assert!(refused.iter().any(|(speaker, text, _)| speaker == "agent" && text.contains("trouble")), "{refused:?}");
+    let transcriptions = {
+        let script = script.lock().unwrap();
+        (script.transcribed, script.most_transcribing)
+    };
+    assert_eq!(transcriptions, (1, 1), "one made, never two at once");
+    let metrics = app.get_authorized("/metrics").await.text().await.unwrap();
+    assert!(metrics.contains("caly_provider_connections_refused_total{cap=\"tenant\"} 1"), "{metrics}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -22,6 +22,7 @@ use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
 
 use crate::{
     cascade::{Conversation, Reply, Said, Speech, Step, apology},
+    connections::Slot,
     listen::{Heard, Listener},
     provider::ProviderError,
     voice::{Answering, Cause, RATE, VoiceEngine, VoiceInput, VoiceOutput},
@@ -82,6 +83,7 @@ pub struct Realtime {
     /// Server events; `None` once the session ended.
     incoming: Option<mpsc::Receiver<ServerEvent>>,
     socket: JoinHandle<()>,
+    _slot: Slot,
     replies: mpsc::UnboundedSender<Replied>,
     replied: mpsc::UnboundedReceiver<Replied>,
     queued: VecDeque<VoiceOutput>,
@@ -102,16 +104,17 @@ pub struct Realtime {
     failed: bool,
 }
 
-/// A call's open session with the service.
+/// A call's open session with the service, and the room it takes under the connection caps.
 pub struct Connection {
     outgoing: mpsc::Sender<String>,
     incoming: mpsc::Receiver<ServerEvent>,
     socket: JoinHandle<()>,
+    slot: Slot,
 }
 
 impl Connection {
     /// Opens and configures a session; an error when the service cannot be reached.
-    pub async fn open(settings: &RealtimeSettings, end_silence: Duration) -> Result<Self, ProviderError> {
+    pub async fn open(settings: &RealtimeSettings, end_silence: Duration, slot: Slot) -> Result<Self, ProviderError> {
         let unusable = |e: &dyn std::fmt::Display| ProviderError::Unusable(e.to_string());
         let url = format!("{}?model={}", settings.url, settings.model);
         let mut request = url.into_client_request().map_err(|e| unusable(&e))?;
@@ -132,7 +135,7 @@ impl Connection {
             silence_ms: end_silence.as_millis() as u64,
         };
         let _ = outgoing.try_send(events::session_update(&session));
-        Ok(Self { outgoing, incoming, socket })
+        Ok(Self { outgoing, incoming, socket, slot })
     }
 }
 
@@ -143,7 +146,7 @@ impl Realtime {
         conversation: Box<dyn Conversation>,
         language: Language,
     ) -> Self {
-        let Connection { outgoing, incoming, socket } = connection;
+        let Connection { outgoing, incoming, socket, slot } = connection;
         let (replies, replied) = mpsc::unbounded_channel();
         Self {
             listener: Listener::new(speech.listen, RATE).expect("16 kHz needs no resampling"),
@@ -156,6 +159,7 @@ impl Realtime {
             outgoing,
             incoming: Some(incoming),
             socket,
+            _slot: slot,
             replies,
             replied,
             queued: VecDeque::new(),

@@ -130,16 +130,21 @@ async fn engine(state: &AppState, setup: &CallSetup) -> anyhow::Result<Box<dyn V
     if config.engine == SpeechEngine::Echo {
         return Ok(Box::new(TestEngine::new(setup.greeting.clone())));
     }
+    let connections = state.speech.caps.for_call(&setup.tenant_id);
     let realtime = match config.engine {
-        SpeechEngine::Realtime => {
-            match Connection::open(&speech::realtime_settings(config), config.end_silence).await {
+        SpeechEngine::Realtime => match connections.try_take() {
+            Ok(slot) => match Connection::open(&speech::realtime_settings(config), config.end_silence, slot).await {
                 Ok(connection) => Some(connection),
                 Err(error) => {
                     tracing::error!(%error, "the realtime service cannot be reached; the cascade answers");
                     None
                 }
+            },
+            Err(exhausted) => {
+                tracing::warn!("no realtime session for this call ({exhausted}); the cascade answers");
+                None
             }
-        }
+        },
         _ => None,
     };
     let commerce = crate::commerce::connector_for(state, &setup.tenant_id, &setup.settings.store).await?;
@@ -159,7 +164,7 @@ async fn engine(state: &AppState, setup: &CallSetup) -> anyhow::Result<Box<dyn V
     ));
     Ok(match realtime {
         Some(connection) => Box::new(Realtime::new(connection, state.speech.clone(), conversation, setup.language)),
-        None => Box::new(Cascade::new(state.speech.clone(), conversation, setup.language).await),
+        None => Box::new(Cascade::new(state.speech.clone(), connections, conversation, setup.language).await),
     })
 }
 

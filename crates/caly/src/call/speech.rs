@@ -5,6 +5,7 @@ use std::{sync::Arc, time::Duration};
 use caly_core::{Language, agent::greeting, dialogue::Rules, settings::Settings};
 use caly_engines::{
     cascade::{Speech, apology},
+    connections::ConnectionCaps,
     listen::ListenSettings,
     realtime::RealtimeSettings,
     speak::Voice,
@@ -67,7 +68,8 @@ pub fn build(config: &SpeechConfig, rules: Arc<Rules>) -> anyhow::Result<Speech>
         barge_in_wait: config.barge_in_wait,
         aggressiveness: config.vad_aggressiveness,
     };
-    Ok(Speech::new(transcribers, Voice::new(synthesizers), listen, config.max_live_sessions, rules))
+    let caps = ConnectionCaps::new(config.max_connections_per_call, config.max_connections_per_tenant);
+    Ok(Speech::new(transcribers, Voice::new(synthesizers), listen, config.max_live_sessions, caps, rules))
 }
 
 /// Makes a tenant's greeting in each of its languages ahead, in the background, so a call's

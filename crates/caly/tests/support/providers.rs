@@ -40,6 +40,9 @@ pub struct Script {
     /// Texts spoken, transcriptions made, live query strings, live control messages.
     pub spoken: Vec<String>,
     pub transcribed: usize,
+    /// Transcriptions being made now, and the most at once.
+    pub transcribing: usize,
+    pub most_transcribing: usize,
     pub live_queries: Vec<String>,
     pub live_controls: Vec<String>,
     pub live_sockets_open: usize,
@@ -88,14 +91,17 @@ async fn transcribe(State(script): State<Shared>, headers: HeaderMap, mut form: 
     assert_eq!(wav.spec().sample_rate, 16_000);
     assert!(wav.duration() > 1_600, "an utterance, not a click");
     let (delay, down) = {
-        let script = script.lock().unwrap();
+        let mut script = script.lock().unwrap();
+        script.transcribing += 1;
+        script.most_transcribing = script.most_transcribing.max(script.transcribing);
         (script.stt_delay, script.stt_down)
     };
     tokio::time::sleep(delay).await;
+    let mut script = script.lock().unwrap();
+    script.transcribing -= 1;
     if down {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     }
-    let mut script = script.lock().unwrap();
     script.transcribed += 1;
     let text = script.words.pop_front().unwrap_or_default();
     Json(json!({ "text": text })).into_response()

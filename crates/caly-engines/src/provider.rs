@@ -28,6 +28,23 @@ pub fn bearer(request: reqwest::RequestBuilder, key: Option<&String>) -> reqwest
     }
 }
 
+/// A provider's WebSocket, opened within `timeout`, with no Nagle delay and a 16 KiB read
+/// buffer (tungstenite zeroes the whole buffer before every read; its default is 128 KiB).
+pub async fn connect_websocket(
+    request: tokio_tungstenite::tungstenite::handshake::client::Request,
+    timeout: Duration,
+    what: &str,
+) -> Result<tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>, ProviderError>
+{
+    let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default().read_buffer_size(16 * 1024);
+    let connecting = tokio_tungstenite::connect_async_with_config(request, Some(config), true);
+    match tokio::time::timeout(timeout, connecting).await {
+        Ok(Ok((socket, _))) => Ok(socket),
+        Ok(Err(error)) => Err(ProviderError::Unavailable(format!("{what} failed: {error}"))),
+        Err(_) => Err(ProviderError::Timeout),
+    }
+}
+
 /// Sends the request `build` makes, once more after a connection failure, 429 or 5xx (all
 /// safe to repeat: these requests change nothing), after 100–200 ms.
 pub async fn send(build: impl Fn() -> reqwest::RequestBuilder, what: &str) -> Result<reqwest::Response, ProviderError> {

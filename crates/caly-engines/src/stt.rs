@@ -182,10 +182,7 @@ impl Deepgram {
         let token =
             format!("Token {}", self.api_key).parse().map_err(|_| ProviderError::Unusable("a bad key".into()))?;
         request.headers_mut().insert("authorization", token);
-        let (socket, _) = tokio::time::timeout(self.timeout, tokio_tungstenite::connect_async(request))
-            .await
-            .map_err(|_| ProviderError::Timeout)?
-            .map_err(|e| ProviderError::Unavailable(format!("the live socket failed: {e}")))?;
+        let socket = provider::connect_websocket(request, self.timeout, "the live socket").await?;
         let (commands, mut to_send) = mpsc::channel::<LiveCommand>(64);
         let (heard_tx, heard) = mpsc::channel(64);
         let task = tokio::spawn(async move {

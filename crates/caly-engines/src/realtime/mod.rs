@@ -24,7 +24,7 @@ use crate::{
     cascade::{Conversation, Reply, Said, Speech, Step, apology},
     connections::Slot,
     listen::{Heard, Listener},
-    provider::ProviderError,
+    provider::{self, ProviderError},
     voice::{Answering, Cause, RATE, VoiceEngine, VoiceInput, VoiceOutput},
 };
 use events::ServerEvent;
@@ -121,10 +121,7 @@ impl Connection {
         if let Some(key) = &settings.api_key {
             request.headers_mut().insert("authorization", format!("Bearer {key}").parse().map_err(|e| unusable(&e))?);
         }
-        let (socket, _) = tokio::time::timeout(settings.timeout, tokio_tungstenite::connect_async(request))
-            .await
-            .map_err(|_| ProviderError::Timeout)?
-            .map_err(|e| ProviderError::Unavailable(format!("the realtime socket failed: {e}")))?;
+        let socket = provider::connect_websocket(request, settings.timeout, "the realtime socket").await?;
         let (outgoing, to_send) = mpsc::channel(OUTGOING);
         let (received, incoming) = mpsc::channel(OUTGOING);
         let socket = tokio::spawn(relay(socket, to_send, received));

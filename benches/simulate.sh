@@ -55,6 +55,14 @@ TWILIO_AUTH_TOKEN="$token" nice -n -10 "$caly" simulate --url "$base" --calls "$
   --duration "${seconds}s" --ramp 10s "${simulate_args[@]}"
 kill $sampler 2>/dev/null || true
 peak=$(cat "$work/peak")
-underruns=$(curl -fsS "$base/metrics" -H "authorization: Bearer $access" | awk '/^caly_pacing_underruns_total/ {print $2}')
+metrics=$(curl -fsS "$base/metrics" -H "authorization: Bearer $access")
+underruns=$(awk '/^caly_pacing_underruns_total/ {print $2}' <<<"$metrics")
+# The server's own view of its pacing: the histogram bucket each quantile falls in.
+lateness=$(awk -F'[{}" ]+' '/^caly_pacing_lateness_seconds_bucket/ {le[n] = $3; c[n++] = $4}
+  /^caly_pacing_lateness_seconds_count/ {total = $2}
+  END {for (q = 0; q < 3; q++) {p = (q == 0 ? 0.99 : q == 1 ? 0.999 : 0.9999)
+    for (i = 0; i < n; i++) if (c[i] >= p * total) {printf "p%s ≤ %s ms  ", p * 100, le[i] == "+Inf" ? "+Inf" : le[i] * 1000; break}}
+    printf "(%d frames)", total}' <<<"$metrics")
 echo "server RSS: idle ${idle} KiB, peak ${peak} KiB, $(( (peak - idle) / calls )) KiB per call"
 echo "pacing underruns (server): ${underruns:-0}"
+echo "pacing lateness (server): $lateness"

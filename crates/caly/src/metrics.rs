@@ -66,6 +66,7 @@ pub struct Metrics {
     barge_in: Histogram,
     media_rejected: Family<MediaLabels, Counter>,
     pacing_underruns: Counter,
+    pacing_lateness: Histogram,
     registry: Arc<Registry>,
     requests: Family<HttpLabels, Counter>,
     attacks: Family<AttackLabels, Counter>,
@@ -116,6 +117,14 @@ impl Metrics {
             "20 ms slots that passed mid-utterance with no agent audio ready",
             pacing_underruns.clone(),
         );
+        // Fine below a slot, where the pacing targets are; a frame a slot late is an underrun.
+        let pacing_lateness =
+            Histogram::new([0.0005, 0.001, 0.002, 0.003, 0.004, 0.005, 0.006, 0.008, 0.01, 0.015, 0.02, 0.03, 0.05]);
+        registry.register(
+            "pacing_lateness_seconds",
+            "How late each agent frame left against its 20 ms schedule, as the call's task saw it",
+            pacing_lateness.clone(),
+        );
         let turn_stages: Family<StageLabels, Histogram, fn() -> Histogram> =
             Family::new_with_constructor(|| Histogram::new(exponential_buckets(0.001, 1.6, 20)));
         registry.register(
@@ -140,6 +149,7 @@ impl Metrics {
             barge_in,
             media_rejected,
             pacing_underruns,
+            pacing_lateness,
             registry: Arc::new(registry),
             requests,
             attacks,
@@ -193,6 +203,10 @@ impl Metrics {
 
     pub fn pacing_underruns(&self, count: u64) {
         self.pacing_underruns.inc_by(count);
+    }
+
+    pub fn pacing_lateness(&self, late: Duration) {
+        self.pacing_lateness.observe(late.as_secs_f64());
     }
 
     pub fn turn_latency(&self, answering: &caly_engines::voice::Answering, response: Duration, overhead: Duration) {

@@ -166,6 +166,11 @@ on_both_engines! {
         assert!(matches!(again.next().await, Heard::Closed(Some(1008))));
         let refusals = refusals_audited(&app).await;
         assert_eq!(refusals, 1);
+
+        // Every frame's lateness against its schedule is measured: greeting, read-backs, echo.
+        let metrics = app.get_authorized("/metrics").await.text().await.unwrap();
+        let paced: u64 = metrics.lines().find_map(|l| l.strip_prefix("caly_pacing_lateness_seconds_count ")).unwrap().parse().unwrap();
+        assert!(paced >= 60 + 25 + 45, "{paced} frames");
     }
 
     async fn webhooks_with_bad_signatures_unknown_numbers_or_bad_tokens_are_refused_alike(engine: Engine) {

@@ -464,9 +464,12 @@ impl<'a> Session<'a> {
     fn pace(&mut self) {
         let now = Instant::now();
         let underruns = self.pacer.underruns();
-        while let Some(item) = self.pacer.poll(now.into_std()) {
+        loop {
+            let due = self.pacer.due_at();
+            let Some(item) = self.pacer.poll(now.into_std()) else { break };
             match item {
                 Paced::Frame(frame) => {
+                    self.state.metrics.pacing_lateness(now.into_std().saturating_duration_since(due));
                     let answered = self.playing.iter_mut().find(|u| !u.marked).and_then(|utterance| {
                         utterance.sent += 1;
                         utterance.answering.take().map(|answering| (utterance.id, answering))

@@ -369,7 +369,7 @@ impl VoiceEngine for Cascade {
                 self.start_turn(Some(Said::Keys(digits.to_owned())));
                 Vec::new()
             }
-            VoiceInput::Audio { frame, agent_speaking } => {
+            VoiceInput::Audio { frame, agent_speaking, .. } => {
                 let heard = self.listener.frame(frame, agent_speaking);
                 if heard == Some(Heard::SpeechStarted) {
                     self.speech_started();

@@ -17,8 +17,9 @@ pub const RATE: u32 = 16_000;
 pub enum VoiceInput<'a> {
     /// The caller is connected.
     Started,
-    /// 20 ms of the caller's audio; `agent_speaking` while the agent's audio plays.
-    Audio { frame: &'a [i16], agent_speaking: bool },
+    /// 20 ms of the caller's audio; `agent_speaking` while the agent's audio plays, and how
+    /// much of the agent utterance now playing has gone out at real time.
+    Audio { frame: &'a [i16], agent_speaking: bool, agent_played: Duration },
     /// Digits typed on the keypad, complete.
     Digits(&'a str),
 }
@@ -201,12 +202,20 @@ mod tests {
         let quiet = vec![0i16; 320];
         let mut outputs = Vec::new();
         for _ in 0..50 {
-            outputs.extend(engine.handle(VoiceInput::Audio { frame: &loud, agent_speaking: true }));
+            outputs.extend(engine.handle(VoiceInput::Audio {
+                frame: &loud,
+                agent_speaking: true,
+                agent_played: Duration::ZERO,
+            }));
         }
         assert_eq!(outputs, vec![VoiceOutput::StopSpeaking], "barge-in as speech starts");
         outputs.clear();
         for _ in 0..30 {
-            outputs.extend(engine.handle(VoiceInput::Audio { frame: &quiet, agent_speaking: false }));
+            outputs.extend(engine.handle(VoiceInput::Audio {
+                frame: &quiet,
+                agent_speaking: false,
+                agent_played: Duration::ZERO,
+            }));
         }
         assert_eq!(says(&outputs), vec!["[echo, 1460 ms]"]);
         let VoiceOutput::Audio(audio) = &outputs[2] else { panic!("{outputs:?}") };

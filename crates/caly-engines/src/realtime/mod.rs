@@ -58,7 +58,6 @@ enum Replied {
 /// The model's latest spoken item: being made, or made and maybe still playing.
 struct Speaking {
     item_id: String,
-    started: Instant,
     /// Samples at [`RATE`] handed to the runtime.
     samples: u64,
     /// All of its audio was handed over.
@@ -101,6 +100,8 @@ pub struct Realtime {
     speech_stopped: Option<Instant>,
     heard_so_far: String,
     agent_speaking: bool,
+    /// How much of the agent's utterance the runtime has played, as of the last frame.
+    agent_played: Duration,
     failed: bool,
 }
 
@@ -170,6 +171,7 @@ impl Realtime {
             speech_stopped: None,
             heard_so_far: String::new(),
             agent_speaking: false,
+            agent_played: Duration::ZERO,
             failed: false,
         }
     }
@@ -208,9 +210,9 @@ impl Realtime {
 
     fn barge_in(&mut self) -> VoiceOutput {
         if let Some(speaking) = self.speaking.take() {
-            // What the caller heard: the runtime plays in real time from the first audio.
+            // What the caller heard: what the runtime played of it, at most what it was given.
             let sent_ms = speaking.samples * 1_000 / u64::from(RATE);
-            let played_ms = (speaking.started.elapsed().as_millis() as u64).min(sent_ms);
+            let played_ms = (self.agent_played.as_millis() as u64).min(sent_ms);
             self.send(events::truncate(&speaking.item_id, played_ms));
         }
         if let Some((_, cancelled)) = self.response.as_mut().filter(|(_, cancelled)| !cancelled) {
@@ -317,7 +319,7 @@ impl Realtime {
                     let text = self.pending.take().map(|p| p.text).unwrap_or_default();
                     let answering =
                         self.answering.take().map(|a| Answering { tts_first_audio: self.asked.elapsed(), ..a });
-                    self.speaking = Some(Speaking { item_id, started: Instant::now(), samples: 0, complete: false });
+                    self.speaking = Some(Speaking { item_id, samples: 0, complete: false });
                     self.queued.push_back(VoiceOutput::Speak { text, answering });
                 }
                 if let Some(speaking) = &mut self.speaking {
@@ -394,8 +396,9 @@ impl VoiceEngine for Realtime {
                 self.ask(Said::Keys(digits.to_owned()), None);
                 return vec![VoiceOutput::Heard { text: digits.to_owned(), language: None, intent: None }];
             }
-            VoiceInput::Audio { frame, agent_speaking } => {
+            VoiceInput::Audio { frame, agent_speaking, agent_played } => {
                 self.agent_speaking = agent_speaking;
+                self.agent_played = agent_played;
                 let heard = self.listener.frame(frame, agent_speaking);
                 if heard == Some(Heard::SpeechStarted) {
                     self.heard_so_far.clear();

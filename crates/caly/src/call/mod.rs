@@ -20,7 +20,7 @@ use std::{collections::VecDeque, time::Duration};
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use caly_audio::{
     frame::Framer,
-    pacing::{Paced, Pacer},
+    pacing::{FRAME, Paced, Pacer},
     resample::Resampler,
 };
 use caly_core::{
@@ -343,8 +343,9 @@ impl<'a> Session<'a> {
                 };
                 let (engine, outputs) = (&mut self.engine, &mut self.engine_outputs);
                 let agent_speaking = !self.playing.is_empty();
+                let agent_played = self.playing.iter().find(|u| !u.marked).map_or(Duration::ZERO, |u| FRAME * u.sent);
                 self.engine_frames.push(audio, |frame| {
-                    outputs.extend(engine.handle(VoiceInput::Audio { frame, agent_speaking }));
+                    outputs.extend(engine.handle(VoiceInput::Audio { frame, agent_speaking, agent_played }));
                 });
                 let outputs = std::mem::take(&mut self.engine_outputs);
                 self.perform(outputs);

@@ -119,9 +119,9 @@ pub struct Observation<'a> {
     /// Who sent it: `ip:203.0.113.7`, `user:…`.
     pub subject: &'a str,
     pub path: &'a str,
-    pub route: &'a str,
     pub status: u16,
-    pub latency: Duration,
+    /// [`AnomalyDetector::is_slow`] said so, asked once per request however many subjects it has.
+    pub slow: bool,
     pub attack: bool,
 }
 
@@ -178,7 +178,6 @@ impl AnomalyDetector {
 
     /// Counts one finished request; returns the patterns it completes.
     pub fn observe(&self, seen: &Observation<'_>, now: Instant) -> Vec<Anomaly> {
-        let slow = self.is_slow(seen.route, seen.latency);
         let window = self.windows.get_with_by_ref(seen.subject, Arc::default);
         let mut window = window.lock().expect("never poisoned");
         window.roll(now, self.thresholds.window);
@@ -188,7 +187,7 @@ impl AnomalyDetector {
             400 | 413 => Some(Pattern::Fuzzing),
             _ => None,
         };
-        let flags = [(Pattern::AttackProbing, seen.attack), (Pattern::SlowRequests, slow)];
+        let flags = [(Pattern::AttackProbing, seen.attack), (Pattern::SlowRequests, seen.slow)];
         let counted = by_status.into_iter().chain(flags.into_iter().filter(|(_, on)| *on).map(|(p, _)| p));
         for pattern in counted {
             window.current[pattern as usize] += 1;
@@ -219,7 +218,7 @@ impl AnomalyDetector {
     }
 
     /// Updates the route's running mean and says whether this request was far above it.
-    fn is_slow(&self, route: &str, latency: Duration) -> bool {
+    pub fn is_slow(&self, route: &str, latency: Duration) -> bool {
         let secs = latency.as_secs_f64();
         let known = self.norms.read().expect("never poisoned").get(route).cloned();
         let norm = known.unwrap_or_else(|| {
@@ -281,7 +280,7 @@ mod tests {
     }
 
     fn seen<'a>(subject: &'a str, path: &'a str, status: u16) -> Observation<'a> {
-        Observation { subject, path, route: "/r", status, latency: Duration::from_millis(5), attack: false }
+        Observation { subject, path, status, slow: false, attack: false }
     }
 
     #[test]
@@ -319,9 +318,11 @@ mod tests {
             (0..8).flat_map(|i| detector.observe(&seen("ip:a", &format!("/p/{i}"), 200), now)).collect();
         assert_eq!(found.iter().map(|a| a.pattern).collect::<Vec<_>>(), [Pattern::PathEnumeration]);
         for _ in 0..SLOW_SAMPLES {
-            assert!(detector.observe(&seen("ip:b", "/x", 200), now).is_empty());
+            assert!(!detector.is_slow("/r", Duration::from_millis(5)));
         }
-        let slow = Observation { latency: Duration::from_millis(500), ..seen("ip:b", "/x", 200) };
+        assert!(!detector.is_slow("/other", Duration::from_millis(500)), "another route has no norm yet");
+        assert!(detector.is_slow("/r", Duration::from_millis(500)));
+        let slow = Observation { slow: true, ..seen("ip:b", "/x", 200) };
         assert_eq!(detector.observe(&slow, now)[0].pattern, Pattern::SlowRequests);
     }
 

@@ -43,14 +43,15 @@ impl<S> Layer<S> for EdgeLayer {
     type Service = Edge<S>;
 
     fn layer(&self, inner: S) -> Edge<S> {
-        Edge { inner, config: self.clone() }
+        Edge { inner, config: Arc::new(self.clone()) }
     }
 }
 
 #[derive(Clone)]
 pub struct Edge<S> {
     inner: S,
-    config: EdgeLayer,
+    /// Behind an `Arc`: every request takes a copy.
+    config: Arc<EdgeLayer>,
 }
 
 impl<S> Service<Request> for Edge<S>

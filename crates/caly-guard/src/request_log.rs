@@ -1,13 +1,18 @@
 //! One structured log line per request, inside a span that later layers enrich (tenant, user).
 
-use std::{sync::Arc, time::Instant};
+use std::{
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+    time::Instant,
+};
 
 use axum::{
     extract::{MatchedPath, Request},
     http::{HeaderValue, Method, StatusCode, Uri, header},
-    middleware::Next,
     response::Response,
 };
+use tower::{Layer, Service};
 use tracing::field::Empty;
 
 use crate::{ClientIp, RequestId, redact};
@@ -133,14 +138,63 @@ impl Entry {
     }
 }
 
-/// Middleware for the router: copies the matched route template into the response.
-pub async fn expose_route(request: Request, next: Next) -> Response {
-    let route = request.extensions().get::<MatchedPath>().cloned();
-    let mut response = next.run(request).await;
-    if let Some(route) = route {
-        response.extensions_mut().insert(Route(route));
+/// Layer for the router: copies the matched route template into the response. A plain service
+/// rather than `from_fn`, which would box a future for every request.
+#[derive(Debug, Clone, Copy)]
+pub struct ExposeRouteLayer;
+
+impl<S> Layer<S> for ExposeRouteLayer {
+    type Service = ExposeRoute<S>;
+
+    fn layer(&self, inner: S) -> ExposeRoute<S> {
+        ExposeRoute(inner)
     }
-    response
+}
+
+#[derive(Debug, Clone)]
+pub struct ExposeRoute<S>(S);
+
+impl<S> Service<Request> for ExposeRoute<S>
+where
+    S: Service<Request, Response = Response>,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = RouteExposed<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let route = request.extensions().get::<MatchedPath>().cloned();
+        RouteExposed { inner: self.0.call(request), route }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The inner service's response, with the route template added.
+    pub struct RouteExposed<F> {
+        #[pin]
+        inner: F,
+        route: Option<MatchedPath>,
+    }
+}
+
+impl<F, E> Future for RouteExposed<F>
+where
+    F: Future<Output = Result<Response, E>>,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let mut response = std::task::ready!(this.inner.poll(cx))?;
+        if let Some(route) = this.route.take() {
+            response.extensions_mut().insert(Route(route));
+        }
+        Poll::Ready(Ok(response))
+    }
 }
 
 fn content_length(headers: &axum::http::HeaderMap) -> Option<u64> {

@@ -4,6 +4,8 @@
 
 use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 
+const X_POWERED_BY: HeaderName = HeaderName::from_static("x-powered-by");
+
 #[derive(Debug, Clone)]
 pub struct SecurityHeaders(Vec<(HeaderName, HeaderValue)>);
 
@@ -24,13 +26,12 @@ impl SecurityHeaders {
     }
 
     pub fn apply(&self, headers: &mut HeaderMap) {
+        headers.reserve(self.0.len());
         for (name, value) in &self.0 {
-            if !headers.contains_key(name) {
-                headers.insert(name.clone(), value.clone());
-            }
+            headers.entry(name).or_insert_with(|| value.clone());
         }
         headers.remove(header::SERVER);
-        headers.remove(HeaderName::from_static("x-powered-by"));
+        headers.remove(X_POWERED_BY);
     }
 }
 

@@ -23,16 +23,11 @@ pub fn observe(state: &AppState, done: &Completed<'_>) {
         return;
     };
     let now = Instant::now();
+    let slow = detector.is_slow(done.route, done.latency);
     let subjects = done.client_ip.map(subject_of_ip).into_iter().chain(done.user.map(|user| format!("user:{user}")));
     for subject in subjects {
-        let seen = Observation {
-            subject: &subject,
-            path: done.path,
-            route: done.route,
-            status: done.status.as_u16(),
-            latency: done.latency,
-            attack: done.attack,
-        };
+        let seen =
+            Observation { subject: &subject, path: done.path, status: done.status.as_u16(), slow, attack: done.attack };
         for anomaly in detector.observe(&seen, now) {
             report(state, anomaly, done.client_ip, done.user);
         }

@@ -63,7 +63,8 @@ pub async fn inspect(State(state): State<AppState>, request: Request, next: Next
     if let Some(finding) = finding {
         let route = parts.extensions.get::<MatchedPath>().map(|path| path.as_str().to_owned());
         let mode = guard.config.mode_of(finding.class);
-        if let Err(error) = report(&state, &parts, route.as_deref(), &finding, mode).await {
+        // Boxed: the rare path would otherwise enlarge every request's future.
+        if let Err(error) = Box::pin(report(&state, &parts, route.as_deref(), &finding, mode)).await {
             return error.into_response();
         }
         let mut response = if mode == Mode::Block {

@@ -27,7 +27,7 @@ use crate::{
 #[derive(Debug, Clone, Copy)]
 pub struct BodyLimit(pub usize);
 
-#[derive(Clone)]
+/// Shared behind an `Arc`: the middleware's state is cloned for every request.
 pub struct Limits {
     pub rate: Option<Arc<RateLimits>>,
     pub body_bytes: usize,
@@ -47,7 +47,7 @@ pub struct Limits {
 /// Middleware: sheds load over the concurrency limit, refuses a declared `Content-Length` over
 /// the body limit before reading anything (bodies without a length are cut by
 /// `DefaultBodyLimit` as they stream in), and answers 503 `timeout` past the request timeout.
-pub async fn enforce(State(limits): State<Limits>, mut request: Request, next: Next) -> Response {
+pub async fn enforce(State(limits): State<Arc<Limits>>, mut request: Request, next: Next) -> Response {
     let Ok(_slot) = limits.slots.clone().try_acquire_owned() else {
         return ApiError::Overloaded.into_response();
     };
@@ -67,7 +67,8 @@ pub async fn enforce(State(limits): State<Limits>, mut request: Request, next: N
     };
     if let Some((policy, decision @ Decision::Limited { retry_after }, key)) = decision {
         let context = AuditContext::from_request(request.headers(), request.extensions());
-        if let Err(error) = audit_refusal(&limits, context, policy.name, key, retry_after).await {
+        // Boxed: the rare path would otherwise enlarge every request's future.
+        if let Err(error) = Box::pin(audit_refusal(&limits, context, policy.name, key, retry_after)).await {
             return error.into_response();
         }
         let mut response = ApiError::RateLimited { retry_after_secs: retry_after.as_secs() + 1 }.into_response();

@@ -30,7 +30,7 @@ use axum::{
     Router,
     extract::DefaultBodyLimit,
     http::StatusCode,
-    middleware::{from_fn, from_fn_with_state},
+    middleware::from_fn_with_state,
     response::{IntoResponse, Response},
 };
 use caly_guard::{
@@ -109,7 +109,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 pub fn app(state: AppState, extra: Router<AppState>) -> Edge<Router> {
     let (probes, api, telephony) = routes();
     let http = &state.config.http;
-    let limits = limits::Limits {
+    let limits = Arc::new(limits::Limits {
         rate: state.rate_limits.clone(),
         body_bytes: http.body_limit_bytes,
         timeout: http.request_timeout,
@@ -121,7 +121,7 @@ pub fn app(state: AppState, extra: Router<AppState>) -> Edge<Router> {
             .max_capacity(10_000)
             .time_to_live(std::time::Duration::from_secs(60))
             .build(),
-    };
+    });
     let limits_for_telephony = limits.clone();
     let api = Router::from(api)
         .merge(extra)
@@ -152,20 +152,22 @@ pub fn app(state: AppState, extra: Router<AppState>) -> Edge<Router> {
         .merge(api)
         .merge(telephony)
         .fallback(|| async { StatusCode::NOT_FOUND })
-        .layer(from_fn(request_log::expose_route))
-        .layer(cors(&http.cors_origins))
-        .with_state(state);
-    edge.layer(router)
+        .layer(request_log::ExposeRouteLayer);
+    let router = match cors(&http.cors_origins) {
+        Some(cors) => router.layer(cors),
+        None => router,
+    };
+    edge.layer(router.with_state(state))
 }
 
-/// Browsers on the listed origins may call the API with credentials; no origin, no CORS
-/// headers. Never `*`: configuration refuses it.
-fn cors(origins: &[String]) -> CorsLayer {
+/// Browsers on the listed origins may call the API with credentials; no origin, no CORS layer
+/// (and no cost per request). Never `*`: configuration refuses it.
+fn cors(origins: &[String]) -> Option<CorsLayer> {
     let origins: Vec<HeaderValue> = origins.iter().filter_map(|origin| HeaderValue::from_str(origin).ok()).collect();
     if origins.is_empty() {
-        return CorsLayer::new();
+        return None;
     }
-    CorsLayer::new()
+    let layer = CorsLayer::new()
         .allow_origin(AllowOrigin::list(origins))
         .allow_credentials(true)
         .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
@@ -176,7 +178,8 @@ fn cors(origins: &[String]) -> CorsLayer {
             HeaderName::from_static("ratelimit-policy"),
             header::RETRY_AFTER,
         ])
-        .max_age(std::time::Duration::from_secs(600))
+        .max_age(std::time::Duration::from_secs(600));
+    Some(layer)
 }
 
 fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {

@@ -311,22 +311,16 @@ impl Store {
         .bind(call_id)
         .execute(&mut *tx)
         .await?;
+        // The next sequence number is read by the INSERT itself: one round trip fewer per turn.
         let seq: i64 = sqlx::query_scalar(
-            "SELECT COALESCE(MAX(seq), 0) + 1 FROM call_turns WHERE tenant_id = $1 AND call_id = $2",
-        )
-        .bind(tenant_id)
-        .bind(call_id)
-        .fetch_one(&mut *tx)
-        .await?;
-        sqlx::query(
             "INSERT INTO call_turns (id, tenant_id, call_id, seq, speaker, text, language, intent, started_at, \
              ended_at, interrupted_at, stt_ms, dialogue_ms, tts_ms, eos_ms, llm_ms, tool_ms, overhead_ms, \
-             response_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+             response_ms) SELECT $1, $2, $3, COALESCE(MAX(seq), 0) + 1, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
+             $13, $14, $15, $16, $17, $18 FROM call_turns WHERE tenant_id = $2 AND call_id = $3 RETURNING seq",
         )
         .bind(new_id())
         .bind(tenant_id)
         .bind(call_id)
-        .bind(seq)
         .bind(turn.speaker.as_str())
         .bind(&turn.text)
         .bind(&turn.language)
@@ -342,7 +336,7 @@ impl Store {
         .bind(turn.latency.tool_ms)
         .bind(turn.latency.overhead_ms)
         .bind(turn.latency.response_ms)
-        .execute(&mut *tx)
+        .fetch_one(&mut *tx)
         .await?;
         tx.commit().await?;
         Ok(seq)

@@ -44,6 +44,8 @@ pub struct TelephonySettings {
 #[serde(deny_unknown_fields, default)]
 pub struct Agent {
     pub name: String,
+    /// The speech service's voice for this tenant (`nova`, `af_bella`…); `default`: the
+    /// server's configured voice.
     pub voice: String,
     /// The first words of a call, per language.
     pub greetings: BTreeMap<String, String>,
@@ -176,6 +178,14 @@ impl Default for Agent {
             voice: "default".into(),
             greetings: greetings.into_iter().map(|(l, g)| (l.into(), g.into())).collect(),
         }
+    }
+}
+
+impl Agent {
+    /// The voice this tenant chose, if it chose one.
+    pub fn chosen_voice(&self) -> Option<&str> {
+        let voice = self.voice.trim();
+        (!voice.is_empty() && voice != "default").then_some(voice)
     }
 }
 

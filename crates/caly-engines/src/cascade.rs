@@ -195,6 +195,8 @@ enum Words {
 
 pub struct Cascade {
     speech: Arc<Speech>,
+    /// The tenant's voice; `None`: the synthesisers' own.
+    voice: Option<Arc<str>>,
     conversation: Arc<tokio::sync::Mutex<Box<dyn Conversation>>>,
     language: Arc<Mutex<Language>>,
     listener: Listener,
@@ -221,6 +223,7 @@ const MAX_UTTERANCE: usize = crate::voice::RATE as usize * 30;
 impl Cascade {
     pub async fn new(
         speech: Arc<Speech>,
+        voice: Option<&str>,
         connections: CallConnections,
         conversation: Box<dyn Conversation>,
         language: Language,
@@ -230,6 +233,7 @@ impl Cascade {
         let (outputs, received) = mpsc::unbounded_channel();
         Self {
             speech,
+            voice: voice.map(Arc::from),
             conversation: Arc::new(tokio::sync::Mutex::new(conversation)),
             language: Arc::new(Mutex::new(language)),
             listener,
@@ -264,6 +268,7 @@ impl Cascade {
         let eos = if said.is_none() { self.speech.listen.end_silence } else { Duration::ZERO };
         let job = Job {
             speech: self.speech.clone(),
+            voice: self.voice.clone(),
             connections: self.connections.clone(),
             conversation: self.conversation.clone(),
             language: self.language.clone(),
@@ -430,6 +435,7 @@ impl VoiceEngine for Cascade {
 /// One turn's work, moved into its task.
 struct Job {
     speech: Arc<Speech>,
+    voice: Option<Arc<str>>,
     connections: CallConnections,
     conversation: Arc<tokio::sync::Mutex<Box<dyn Conversation>>>,
     language: Arc<Mutex<Language>>,
@@ -587,7 +593,7 @@ impl Job {
             started
         };
         let speak = async {
-            let result = self.speech.voice.speak(text, language, &pieces).await;
+            let result = self.speech.voice.speak(text, language, self.voice.as_deref(), &pieces).await;
             drop(pieces);
             result
         };
@@ -605,7 +611,7 @@ impl Job {
     /// so it starts at once even when the speech service is cold.
     async fn say_phrase(&self, text: &str, language: Language, answering: Option<Answering>) -> bool {
         let asked = Instant::now();
-        match self.speech.voice.phrase(text, language).await {
+        match self.speech.voice.phrase(text, language, self.voice.as_deref()).await {
             Ok(audio) => {
                 let answering = answering.map(|a| Answering { tts_first_audio: asked.elapsed(), ..a });
                 self.emit(VoiceOutput::Speak { text: text.to_owned(), answering });

@@ -14,7 +14,8 @@ use crate::{
 
 pub struct Voice {
     synthesizers: Vec<(Arc<dyn Synthesizer>, Breaker)>,
-    phrases: moka::future::Cache<(Language, String), Arc<[i16]>>,
+    /// Keyed by language, the tenant's voice (`None`: the synthesisers' own) and text.
+    phrases: moka::future::Cache<(Language, Option<String>, String), Arc<[i16]>>,
 }
 
 /// How a text was spoken.
@@ -36,18 +37,20 @@ impl Voice {
         }
     }
 
-    /// Speaks `text`, sentence by sentence, sending its audio to `out`. A synthesiser that
-    /// fails before its first audio of a sentence hands that sentence to the next one.
+    /// Speaks `text` in `voice` (the tenant's; `None`: the synthesisers' own), sentence by
+    /// sentence, sending its audio to `out`. A synthesiser that fails before its first audio of
+    /// a sentence hands that sentence to the next one.
     pub async fn speak(
         &self,
         text: &str,
         language: Language,
+        voice: Option<&str>,
         out: &mpsc::Sender<Vec<i16>>,
     ) -> Result<Spoken, ProviderError> {
         let asked = Instant::now();
         let mut spoken = Spoken::default();
         for sentence in sentences(text) {
-            self.sentence(sentence, language, out, asked, &mut spoken).await?;
+            self.sentence(sentence, language, voice, out, asked, &mut spoken).await?;
         }
         Ok(spoken)
     }
@@ -56,6 +59,7 @@ impl Voice {
         &self,
         sentence: &str,
         language: Language,
+        voice: Option<&str>,
         out: &mpsc::Sender<Vec<i16>>,
         asked: Instant,
         spoken: &mut Spoken,
@@ -78,7 +82,7 @@ impl Voice {
                 }
             };
             let synthesis = async {
-                let result = synthesizer.synthesize(sentence, language, &pieces).await;
+                let result = synthesizer.synthesize(sentence, language, voice, &pieces).await;
                 drop(pieces);
                 result
             };
@@ -101,7 +105,12 @@ impl Voice {
 
     /// A fixed phrase's audio, synthesised the first time it is asked for; callers asking
     /// while it is being made wait for that one synthesis.
-    pub async fn phrase(&self, text: &str, language: Language) -> Result<Arc<[i16]>, ProviderError> {
+    pub async fn phrase(
+        &self,
+        text: &str,
+        language: Language,
+        voice: Option<&str>,
+    ) -> Result<Arc<[i16]>, ProviderError> {
         let synthesis = async {
             let (out, mut received) = mpsc::channel(16);
             let collect = async {
@@ -112,24 +121,25 @@ impl Voice {
                 audio
             };
             let speak = async {
-                let result = self.speak(text, language, &out).await;
+                let result = self.speak(text, language, voice, &out).await;
                 drop(out);
                 result
             };
             let (result, audio) = tokio::join!(speak, collect);
             result.map(|_| Arc::<[i16]>::from(audio))
         };
-        self.phrases.try_get_with((language, text.to_owned()), synthesis).await.map_err(|error| (*error).clone())
+        let key = (language, voice.map(str::to_owned), text.to_owned());
+        self.phrases.try_get_with(key, synthesis).await.map_err(|error| (*error).clone())
     }
 
     /// Makes a phrase ahead of its first call, in the background.
-    pub fn prepare(self: &Arc<Self>, text: String, language: Language) {
-        if self.phrases.contains_key(&(language, text.clone())) {
+    pub fn prepare(self: &Arc<Self>, text: String, language: Language, voice: Option<String>) {
+        if self.phrases.contains_key(&(language, voice.clone(), text.clone())) {
             return;
         }
-        let voice = self.clone();
+        let speaker = self.clone();
         tokio::spawn(async move {
-            if let Err(error) = voice.phrase(&text, language).await {
+            if let Err(error) = speaker.phrase(&text, language, voice.as_deref()).await {
                 tracing::warn!(%error, "a phrase could not be made ahead");
             }
         });

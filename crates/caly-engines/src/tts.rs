@@ -20,11 +20,13 @@ use crate::{
 #[async_trait::async_trait]
 pub trait Synthesizer: Send + Sync {
     fn name(&self) -> &str;
-    /// Speaks `text`, sending its audio (16 kHz PCM) in pieces as they are made.
+    /// Speaks `text`, sending its audio (16 kHz PCM) in pieces as they are made, in `voice`
+    /// (the tenant's choice) where the synthesiser has voices by name, else its own.
     async fn synthesize(
         &self,
         text: &str,
         language: Language,
+        voice: Option<&str>,
         out: &mpsc::Sender<Vec<i16>>,
     ) -> Result<(), ProviderError>;
 }
@@ -95,11 +97,12 @@ impl Synthesizer for OpenAiSpeech {
         &self,
         text: &str,
         _language: Language,
+        voice: Option<&str>,
         out: &mpsc::Sender<Vec<i16>>,
     ) -> Result<(), ProviderError> {
         let url = format!("{}/audio/speech", self.base_url.trim_end_matches('/'));
-        let body =
-            serde_json::json!({ "model": self.model, "voice": self.voice, "input": text, "response_format": "pcm" });
+        let voice = voice.unwrap_or(&self.voice);
+        let body = serde_json::json!({ "model": self.model, "voice": voice, "input": text, "response_format": "pcm" });
         let build = || provider::bearer(self.http.post(&url).json(&body), self.api_key.as_ref());
         let response = tokio::time::timeout(self.timeout, provider::send(build, "the speech service"))
             .await
@@ -143,6 +146,8 @@ impl Synthesizer for Espeak {
         &self,
         text: &str,
         language: Language,
+        // A speech service's voice names mean nothing to espeak-ng: its voice follows the language.
+        _voice: Option<&str>,
         out: &mpsc::Sender<Vec<i16>>,
     ) -> Result<(), ProviderError> {
         let voice = match language {

@@ -255,6 +255,43 @@ async fn greetings_are_made_ahead_so_a_call_starts_without_waiting_for_the_speec
     assert!(made_now(&script), "{:?}", made(&script));
 }
 
+/// The texts the speech service was asked to speak in `voice`.
+fn spoken_in(script: &providers::Shared, voice: &str) -> Vec<String> {
+    let script = script.lock().unwrap();
+    script.spoken.iter().zip(&script.voices).filter(|(_, v)| *v == voice).map(|(text, _)| text.clone()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_speaks_in_the_voice_it_chose_and_another_in_the_servers() {
+    let (url, script) = providers::start().await;
+    let app = speech_app(Engine::Sqlite, &url, false, "").await;
+    let asha = app.sign_up("asha@example.in").await;
+    let ravi = app.sign_up("ravi@example.in").await;
+    carrier::configure(&app, &asha, json!({"agent": {"voice": "nova"}})).await;
+    // Saving the voice makes the greeting and the apology in it, ahead of any call.
+    let greeting = ["Hello!", "How can I help you today?"].map(String::from);
+    for _ in 0..200 {
+        if greeting.iter().all(|s| spoken_in(&script, "nova").contains(s)) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let made_ahead = spoken_in(&script, "nova");
+    assert!(greeting.iter().all(|s| made_ahead.contains(s)), "{made_ahead:?}");
+
+    for (owner, voice, other) in [(&asha, "nova", "test-voice"), (&ravi, "test-voice", "nova")] {
+        script.lock().unwrap().words = ["where is my order"].map(String::from).into();
+        let before = (spoken_in(&script, voice).len(), spoken_in(&script, other).len());
+        let mut call = Call::start(&app, owner).await;
+        call.utterance().await;
+        call.say(&speech("order_en_8k.wav"), Duration::from_millis(700)).await;
+        let (frames, ..) = call.utterance().await;
+        assert!(frames > 10, "the answer: {frames}");
+        let after = (spoken_in(&script, voice).len(), spoken_in(&script, other).len());
+        assert!(after.0 > before.0 && after.1 == before.1, "{voice}: {before:?} → {after:?}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backchannel_does_not_interrupt_the_agent_and_speech_does() {
     let (url, script) = providers::start().await;
@@ -553,6 +590,18 @@ async fn the_realtime_model_is_cut_off_by_speech_not_by_a_backchannel() {
     // Truncated where the caller's audio stopped: the frames it had, a frame in flight aside.
     let heard_ms = heard_frames * 20;
     assert!(played_ms.abs_diff(heard_ms) <= 40, "truncated at {played_ms} ms, {heard_ms} ms heard");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_realtime_model_speaks_in_the_voice_the_tenant_chose() {
+    let (url, script) = providers::start().await;
+    let app = realtime_app(&url).await;
+    let owner = app.sign_up("asha@example.in").await;
+    carrier::configure(&app, &owner, json!({"agent": {"voice": "cedar"}})).await;
+    let mut call = Call::start(&app, &owner).await;
+    call.utterance().await;
+    let session = script.lock().unwrap().realtime_session.clone().expect("the session was configured");
+    assert_eq!(session["audio"]["output"]["voice"], "cedar");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -370,7 +370,8 @@ impl Realtime {
     async fn give_up(&mut self) {
         let language = self.language;
         let text = apology(language);
-        match self.speech.voice.phrase(text, language).await {
+        // The speech service's voice (the one made ahead): the model's voices are its own.
+        match self.speech.voice.phrase(text, language, None).await {
             Ok(audio) => self.queued.extend(crate::voice::say(text, audio.to_vec())),
             Err(error) => tracing::error!(%error, "no synthesiser could apologise"),
         }

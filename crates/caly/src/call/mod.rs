@@ -131,15 +131,18 @@ async fn engine(state: &AppState, setup: &CallSetup) -> anyhow::Result<Box<dyn V
         return Ok(Box::new(TestEngine::new(setup.greeting.clone())));
     }
     let connections = state.speech.caps.for_call(&setup.tenant_id);
+    let voice = setup.settings.agent.chosen_voice();
     let realtime = match config.engine {
         SpeechEngine::Realtime => match connections.try_take() {
-            Ok(slot) => match Connection::open(&speech::realtime_settings(config), config.end_silence, slot).await {
-                Ok(connection) => Some(connection),
-                Err(error) => {
-                    tracing::error!(%error, "the realtime service cannot be reached; the cascade answers");
-                    None
+            Ok(slot) => {
+                match Connection::open(&speech::realtime_settings(config, voice), config.end_silence, slot).await {
+                    Ok(connection) => Some(connection),
+                    Err(error) => {
+                        tracing::error!(%error, "the realtime service cannot be reached; the cascade answers");
+                        None
+                    }
                 }
-            },
+            }
             Err(exhausted) => {
                 tracing::warn!("no realtime session for this call ({exhausted}); the cascade answers");
                 None
@@ -164,7 +167,7 @@ async fn engine(state: &AppState, setup: &CallSetup) -> anyhow::Result<Box<dyn V
     ));
     Ok(match realtime {
         Some(connection) => Box::new(Realtime::new(connection, state.speech.clone(), conversation, setup.language)),
-        None => Box::new(Cascade::new(state.speech.clone(), connections, conversation, setup.language).await),
+        None => Box::new(Cascade::new(state.speech.clone(), voice, connections, conversation, setup.language).await),
     })
 }
 

@@ -79,9 +79,13 @@ pub fn prepare_greetings(state: &AppState, settings: &Settings) {
     if state.config.speech.engine == SpeechEngine::Echo {
         return;
     }
+    let voice = settings.agent.chosen_voice();
     for language in settings.languages.iter().filter_map(|code| code.parse::<Language>().ok()) {
         let text = greeting(settings, &state.dialogue.replies, language);
-        state.speech.voice.prepare(text, language);
+        state.speech.voice.prepare(text, language, voice.map(str::to_owned));
+        if voice.is_some() {
+            state.speech.voice.prepare(apology(language).to_owned(), language, voice.map(str::to_owned));
+        }
     }
 }
 
@@ -95,7 +99,7 @@ pub async fn prepare_at_start(state: &AppState) -> anyhow::Result<()> {
         return Ok(());
     }
     for language in [Language::Hi, Language::En, Language::Hinglish] {
-        state.speech.voice.prepare(apology(language).to_owned(), language);
+        state.speech.voice.prepare(apology(language).to_owned(), language, None);
     }
     prepare_greetings(state, &Settings::default());
     for tenant_id in state.store.tenants_by_latest_call(PREPARED_TENANTS).await? {
@@ -104,13 +108,13 @@ pub async fn prepare_at_start(state: &AppState) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Where the realtime engine connects, from `[speech]`.
-pub fn realtime_settings(config: &SpeechConfig) -> RealtimeSettings {
+/// Where the realtime engine connects, from `[speech]`, in the tenant's voice if it chose one.
+pub fn realtime_settings(config: &SpeechConfig, voice: Option<&str>) -> RealtimeSettings {
     RealtimeSettings {
         url: config.realtime_url.clone(),
         api_key: config.realtime_api_key.as_ref().map(|k| k.expose_secret().to_owned()),
         model: config.realtime_model.clone(),
-        voice: config.realtime_voice.clone(),
+        voice: voice.unwrap_or(&config.realtime_voice).to_owned(),
         transcription_model: config.realtime_transcription_model.clone(),
         timeout: config.provider_timeout,
     }

@@ -37,8 +37,10 @@ pub struct Script {
     pub seconds_per_char: f64,
     /// Speech streamed as it is made, in real time, rather than all at once.
     pub tts_paced: bool,
-    /// Texts spoken, transcriptions made, live query strings, live control messages.
+    /// Texts spoken (and the voice each was asked in), transcriptions made, live query
+    /// strings, live control messages.
     pub spoken: Vec<String>,
+    pub voices: Vec<String>,
     pub transcribed: usize,
     /// Transcriptions being made now, and the most at once.
     pub transcribing: usize,
@@ -120,11 +122,12 @@ fn voice(seconds: f64) -> Vec<u8> {
 
 async fn speak(State(script): State<Shared>, Json(body): Json<Value>) -> Response {
     assert_eq!(body["response_format"], "pcm");
-    assert_eq!(body["voice"], "test-voice");
     let text = body["input"].as_str().unwrap().to_owned();
+    let asked_voice = body["voice"].as_str().expect("a voice is always named").to_owned();
     let (delay, down, seconds, paced) = {
         let mut script = script.lock().unwrap();
         script.spoken.push(text.clone());
+        script.voices.push(asked_voice);
         (script.tts_delay, script.tts_down, script.seconds_per_char * text.chars().count() as f64, script.tts_paced)
     };
     tokio::time::sleep(delay).await;

@@ -72,34 +72,29 @@ pub fn build(config: &SpeechConfig, rules: Arc<Rules>) -> anyhow::Result<Speech>
     Ok(Speech::new(transcribers, Voice::new(synthesizers), listen, config.max_live_sessions, caps, rules))
 }
 
-/// Makes a tenant's greeting in each of its languages ahead, in the background, so a call's
-/// first words start at once even when the speech service is cold. Made once per text: a
-/// greeting already kept costs a lookup.
+/// Makes a tenant's greeting and apology in each of its languages ahead, in its voice, in the
+/// background, so a call's first words start at once even when the speech service is cold.
+/// Made once per text and voice: a phrase already kept costs a lookup.
 pub fn prepare_greetings(state: &AppState, settings: &Settings) {
     if state.config.speech.engine == SpeechEngine::Echo {
         return;
     }
-    let voice = settings.agent.chosen_voice();
+    let voice = settings.agent.chosen_voice().map(str::to_owned);
     for language in settings.languages.iter().filter_map(|code| code.parse::<Language>().ok()) {
         let text = greeting(settings, &state.dialogue.replies, language);
-        state.speech.voice.prepare(text, language, voice.map(str::to_owned));
-        if voice.is_some() {
-            state.speech.voice.prepare(apology(language).to_owned(), language, voice.map(str::to_owned));
-        }
+        state.speech.voice.prepare(text, language, voice.clone());
+        state.speech.voice.prepare(apology(language).to_owned(), language, voice.clone());
     }
 }
 
 /// Tenants whose greetings are made at start-up: those with the latest calls.
 const PREPARED_TENANTS: i64 = 500;
 
-/// At start-up: the apologies, the shipped greetings (every new tenant's) and the greetings of
-/// the tenants that take calls.
+/// At start-up: the shipped greetings and apologies in the server's voice (every new tenant's,
+/// in all three languages) and those of the tenants that take calls.
 pub async fn prepare_at_start(state: &AppState) -> anyhow::Result<()> {
     if state.config.speech.engine == SpeechEngine::Echo {
         return Ok(());
-    }
-    for language in [Language::Hi, Language::En, Language::Hinglish] {
-        state.speech.voice.prepare(apology(language).to_owned(), language, None);
     }
     prepare_greetings(state, &Settings::default());
     for tenant_id in state.store.tenants_by_latest_call(PREPARED_TENANTS).await? {

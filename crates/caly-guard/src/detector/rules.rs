@@ -6,6 +6,7 @@
 //! the log and audit trail for.
 
 use super::AttackClass::{self, *};
+use super::Source;
 
 /// Which rendering of a field a rule reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,10 +25,24 @@ pub(super) struct Rule {
     pub class: AttackClass,
     pub view: View,
     pub pattern: &'static str,
+    /// Whether the rule reads the request path, as well as its class's other sources.
+    in_path: bool,
 }
 
 const fn rule(id: &'static str, class: AttackClass, view: View, pattern: &'static str) -> Rule {
-    Rule { id, class, view, pattern }
+    Rule { id, class, view, pattern, in_path: true }
+}
+
+impl Rule {
+    /// For words that only do harm inside markup or script: a path segment named
+    /// `document.cookie` is a file name.
+    const fn not_in_path(self) -> Self {
+        Self { in_path: false, ..self }
+    }
+
+    pub(super) fn reads(&self, source: Source) -> bool {
+        self.class.inspects(source) && (self.in_path || source != Source::Path)
+    }
 }
 
 /// Unix and Windows programs that are not everyday English words: seen after shell syntax, or
@@ -175,7 +190,8 @@ pub(super) static RULES: &[Rule] = &[
         Xss,
         View::Compact,
         r"\bdocument\.(?:cookie|write|domain|location|body|createelement|queryselector\w*|getelementby\w+|forms|referrer|url)\b|\bwindow\.(?:location|open|name)\b|\.(?:innerhtml|outerhtml|parentnode|textcontent)\b|\blocation\.(?:href|hash|search|replace)\b|<!--#\w|\(document\)\[",
-    ),
+    )
+    .not_in_path(),
     rule(
         "xss-js-call",
         Xss,
@@ -215,20 +231,22 @@ pub(super) static RULES: &[Rule] = &[
         "rce-direct-command",
         CommandInjection,
         View::Lower,
+        // A program name alone ("regedit ") is not a command line; after `time`, `sudo`... it is.
         concat!(
-            r#"^["'\s]*(?:[\w.~/-]*/)?(?:(?:time|nohup|strace|nice|sudo|exec)\s+)?["'\\]*"#,
-            "(?:",
+            r#"^["'\s]*(?:[\w.~/-]*/)?(?:(?:time|nohup|strace|nice|sudo|exec)\s+["'\\]*"#,
             distinct_commands!(),
-            r#"["'\\]*(?:[\s;|&`)<>]|,-)|(?:ls|cat|id|printf|echo|env|ps|rm|cp|mv|su|kill|tar|nc|sh|bash|zsh|ksh|csh|curl|grep|perf|dash|git|ruby|node|ansible|ping)"#,
+            r#"["'\\]*(?:$|[\s;|&`)<>]|,-)|(?:(?:time|nohup|strace|nice|sudo|exec)\s+)?["'\\]*(?:"#,
+            distinct_commands!(),
+            r#"["'\\]*(?:\s+\S|[;|&`)<>]|,-)|(?:ls|cat|id|printf|echo|env|ps|rm|cp|mv|su|kill|tar|nc|sh|bash|zsh|ksh|csh|curl|grep|perf|dash|git|ruby|node|ansible|ping)"#,
             strict_args!(),
-            "))",
+            ")))",
         ),
     ),
     rule(
         "rce-shell-expression",
         CommandInjection,
         View::Lower,
-        r"\$\(\(?[^)]*\)|\$\{[^}]*\}|\$\[[^\]]*\]|[<>]\([^)]+\)|`[^`]*`|/\w*\[!?[^\]/]*\]\w*/|/\w*\[!?[^\]]+\]\w*(?:$|\s|/)|\$\{?ifs\b|~[+-](?:$|\d)|\{[\w]*,[\w,-]*\}|!-\d|\balias\s+(?:[-+]\w+\+?\s+)?[!'%,.@\w-]+=\S",
+        r"\$\(\(?[^)]*\)|\$\{[^}]*\}|\$\[[^\]]*\]|[<>]\([^)]+\)|/\w*\[!?[^\]/]*\]\w*/|/\w*\[!?[^\]]+\]\w*(?:$|\s|/)|\$\{?ifs\b|~[+-](?:$|\d)|\{[\w]*,[\w,-]*\}|!-\d|\balias\s+(?:[-+]\w+\+?\s+)?[!'%,.@\w-]+=\S",
     ),
     rule(
         "rce-unix-path",

@@ -198,13 +198,13 @@ impl Detector {
         {
             return Some((AttackClass::Xss, "xss-libinjection"));
         }
-        self.match_rules(source, &ascii_lower(&decoded)).map(|rule| (rule.class, rule.id))
+        let (lower, chars) = ascii_lower(&decoded, chars);
+        self.match_rules(source, &lower, chars).map(|rule| (rule.class, rule.id))
     }
 
     /// The first rule that matches its rendering of `lower`, reading each rendering once and
     /// renderings that are the same text together.
-    fn match_rules(&self, source: Source, lower: &str) -> Option<&'static rules::Rule> {
-        let chars = Ascii::of(lower);
+    fn match_rules(&self, source: Source, lower: &str, chars: Ascii) -> Option<&'static rules::Rule> {
         // A bare word (a JSON key, an enum value) needs neither the tokenizers nor the compact
         // rendering, and its SQL rendering is itself (`xunionselectfrom` still is SQL).
         let word = lower.len() <= 64 && chars.only(Ascii::WORD);
@@ -229,6 +229,7 @@ impl Detector {
 struct Ascii(u128);
 
 impl Ascii {
+    const UPPER: u128 = Self::set(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ");
     const WORD: u128 = Self::set(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
     /// What `u8::is_ascii_whitespace` accepts.
     const SPACE: u128 = Self::set(b" \t\n\x0c\r");
@@ -262,6 +263,11 @@ impl Ascii {
         Self(text.bytes().fold(0, |set, b| set | BIT[usize::from(b)]))
     }
 
+    /// The characters of the text lowercased: `A`–`Z` are 32 below `a`–`z`.
+    fn lowercase(self) -> Self {
+        Self((self.0 & !Self::UPPER) | ((self.0 & Self::UPPER) << 32))
+    }
+
     fn any(self, set: u128) -> bool {
         self.0 & set != 0
     }
@@ -281,9 +287,12 @@ impl Ascii {
 /// Latin-1 symbols and general punctuation (curly quotes, dashes): no payload needs them once
 /// decoded, and a letter keeps word boundaries where the text had one (the `elt` in `Haßelt`
 /// is not the SQL function).
-fn ascii_lower(text: &str) -> String {
+///
+/// `chars` are those of `text`; the rendering is returned with its own.
+fn ascii_lower(text: &str, chars: Ascii) -> (Cow<'_, str>, Ascii) {
     if text.is_ascii() {
-        return text.to_ascii_lowercase();
+        let lower = if chars.any(Ascii::UPPER) { Cow::Owned(text.to_ascii_lowercase()) } else { Cow::Borrowed(text) };
+        return (lower, chars.lowercase());
     }
     let mut lower = Vec::with_capacity(text.len());
     lower.extend(text.chars().map(|c| match c {
@@ -296,7 +305,9 @@ fn ascii_lower(text: &str) -> String {
         '\u{a0}'..='\u{bf}' | '\u{2000}'..='\u{206f}' => b' ',
         _ => b'x',
     }));
-    String::from_utf8(lower).expect("ASCII is UTF-8")
+    let lower = String::from_utf8(lower).expect("ASCII is UTF-8");
+    let chars = Ascii::of(&lower);
+    (Cow::Owned(lower), chars)
 }
 
 /// SQL comments become a space and whitespace runs one space, as a SQL parser sees them.
@@ -389,6 +400,13 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn the_characters_of_a_text_lowercased_are_those_of_its_lowercase(text in "[\\x00-\\x7f]{0,40}") {
+            prop_assert_eq!(Ascii::of(&text).lowercase().0, Ascii::of(&text.to_ascii_lowercase()).0);
+        }
+    }
+
+    proptest! {
         #![proptest_config(ProptestConfig::with_cases(2000))]
         #[test]
         fn renderings_read_together_find_what_they_find_apart(
@@ -405,7 +423,7 @@ mod tests {
                 lower.insert_str(at % (lower.len() + 1), cut);
             }
             static DETECTOR: std::sync::LazyLock<Detector> = std::sync::LazyLock::new(detector);
-            let together = DETECTOR.match_rules(source, &lower).map(|rule| rule.id);
+            let together = DETECTOR.match_rules(source, &lower, Ascii::of(&lower)).map(|rule| rule.id);
             let apart = separately(&DETECTOR, source, &lower);
             prop_assert_eq!(together.is_some(), apart.is_some(), "{:?}: {:?} vs {:?}", lower, together, apart);
         }

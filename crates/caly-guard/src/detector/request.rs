@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use serde_json::Value;
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use super::{Detector, Finding, Source};
 
@@ -34,9 +34,6 @@ const SKIPPED_HEADERS: &[&str] = &[
     "x-request-id",
     "x-twilio-signature",
 ];
-
-/// JSON nesting we follow; deeper values are scanned as raw text.
-const MAX_DEPTH: usize = 32;
 
 /// A request as the detector reads it. `target` is the request-target as sent (path and
 /// query, still percent-encoded).
@@ -101,12 +98,16 @@ impl Detector {
         }
         let body = || String::from_utf8_lossy(request.body);
         match content_type {
-            "json" => match serde_json::from_slice::<Value>(request.body) {
-                Ok(value) => self
-                    .inspect_json(&value, 0, request.binary_fields)
-                    .map(|f| Finding { location: format!("body{}", f.location), ..f }),
-                Err(_) => found(Source::ArgValue, &|| "body".into(), &body()),
-            },
+            "json" => {
+                let mut json = serde_json::Deserializer::from_slice(request.body);
+                let walk = JsonWalk { detector: self, binary: request.binary_fields };
+                match walk.deserialize(&mut json) {
+                    Ok(Some(finding)) => Some(Finding { location: format!("body{}", finding.location), ..finding }),
+                    Ok(None) if json.end().is_ok() => None,
+                    // Not JSON after all: read whole, as a lenient back end might.
+                    _ => found(Source::ArgValue, &|| "body".into(), &body()),
+                }
+            }
             "xml" => self.inspect_xml(&body()),
             "multipart" => multipart_boundary.and_then(|boundary| self.inspect_multipart(&body(), &boundary)),
             // A trailing line break ends the body, not the last field.
@@ -155,32 +156,6 @@ impl Detector {
         None
     }
 
-    /// Field by field; the location (a JSON pointer) is only built for a finding.
-    fn inspect_json(&self, value: &Value, depth: usize, binary: &[&str]) -> Option<Finding> {
-        let found = |source, text: &str| {
-            self.scan(source, text, false).map(|(class, rule)| Finding { class, rule, location: String::new() })
-        };
-        let under = |key: &dyn std::fmt::Display, finding: Finding| Finding {
-            location: format!("/{key}{}", finding.location),
-            ..finding
-        };
-        match value {
-            Value::String(text) => found(Source::ArgValue, text),
-            Value::Array(items) if depth < MAX_DEPTH => items
-                .iter()
-                .enumerate()
-                .find_map(|(i, item)| self.inspect_json(item, depth + 1, binary).map(|f| under(&i, f))),
-            Value::Object(fields) if depth < MAX_DEPTH => fields.iter().find_map(|(key, item)| {
-                let inner = found(Source::ArgName, key).or_else(|| {
-                    if binary.contains(&key.as_str()) { None } else { self.inspect_json(item, depth + 1, binary) }
-                });
-                inner.map(|f| under(key, f))
-            }),
-            Value::Array(_) | Value::Object(_) => found(Source::ArgValue, &value.to_string()),
-            Value::Number(_) | Value::Bool(_) | Value::Null => None,
-        }
-    }
-
     /// Attribute values and text of an XML body; a body that is not well-formed is read whole.
     fn inspect_xml(&self, body: &str) -> Option<Finding> {
         use quick_xml::events::Event;
@@ -218,6 +193,122 @@ impl Detector {
     }
 }
 
+/// Reads a JSON document as serde_json parses it, scanning each name and string on the way:
+/// no tree is built (building and dropping one took most of a body's inspection time). Nesting
+/// is bounded by serde_json's recursion limit; a deeper document is read whole, as malformed.
+#[derive(Clone, Copy)]
+struct JsonWalk<'a> {
+    detector: &'a Detector,
+    /// Names of fields whose values are binary (base64 audio) and are not inspected.
+    binary: &'a [&'a str],
+}
+
+impl JsonWalk<'_> {
+    fn found(self, source: Source, text: &str) -> Option<Finding> {
+        let (class, rule) = self.detector.scan(source, text, false)?;
+        Some(Finding { class, rule, location: String::new() })
+    }
+}
+
+/// The location of a finding one level down, as a JSON pointer.
+fn under(key: &dyn std::fmt::Display, finding: Finding) -> Finding {
+    Finding { location: format!("/{key}{}", finding.location), ..finding }
+}
+
+impl<'de> DeserializeSeed<'de> for JsonWalk<'_> {
+    type Value = Option<Finding>;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for JsonWalk<'_> {
+    type Value = Option<Finding>;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+        formatter.write_str("a JSON value")
+    }
+
+    fn visit_str<E>(self, text: &str) -> Result<Self::Value, E> {
+        Ok(self.found(Source::ArgValue, text))
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<Self::Value, A::Error> {
+        let mut index = 0usize;
+        while let Some(found) = items.next_element_seed(self)? {
+            if let Some(finding) = found {
+                // The rest is read (not inspected) so that the document still parses to its end.
+                while items.next_element::<IgnoredAny>()?.is_some() {}
+                return Ok(Some(under(&index, finding)));
+            }
+            index += 1;
+        }
+        Ok(None)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut fields: A) -> Result<Self::Value, A::Error> {
+        while let Some(name) = fields.next_key_seed(Name)? {
+            let found = match self.found(Source::ArgName, &name) {
+                None if !self.binary.contains(&name.as_ref()) => fields.next_value_seed(self)?,
+                found => fields.next_value::<IgnoredAny>().map(|_| found)?,
+            };
+            if let Some(finding) = found {
+                while fields.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                return Ok(Some(under(&name, finding)));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// A member name, borrowed from the document when it has no escapes.
+struct Name;
+
+impl<'de> DeserializeSeed<'de> for Name {
+    type Value = Cow<'de, str>;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Name {
+    type Value = Cow<'de, str>;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+        formatter.write_str("a member name")
+    }
+
+    fn visit_borrowed_str<E>(self, name: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(name))
+    }
+
+    fn visit_str<E>(self, name: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(name.to_owned()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
@@ -240,6 +331,24 @@ mod tests {
         let hit = inspect("/api/v1/calls", &[("content-type", "application/json")], body, &[]).unwrap();
         assert_eq!(hit.class, AttackClass::SqlInjection);
         assert_eq!(hit.location, "body/customer/notes/1");
+    }
+
+    #[test]
+    fn reads_every_json_field_however_deep_or_repeated() {
+        let json = |body: &str| inspect("/x", &[("content-type", "application/json")], body, &[]);
+        let location = |body: &str| json(body).map(|hit| hit.location);
+        let script = "<script>alert(1)</script>";
+        assert_eq!(location(&format!(r#"{{"a": ["ok", "{script}", {{"b": 1}}], "c": "d"}}"#)).unwrap(), "body/a/1");
+        // A back end that keeps the first of two names must not get a payload past us.
+        assert_eq!(location(&format!(r#"{{"a": "{script}", "a": "fine"}}"#)).unwrap(), "body/a");
+        assert_eq!(location(&format!(r#"{{"n\u0061me": "{script}"}}"#)).unwrap(), "body/name");
+        let deep = format!("{}\"{script}\"{}", "[".repeat(60), "]".repeat(60));
+        assert_eq!(location(&deep).unwrap(), format!("body{}", "/0".repeat(60)));
+        // Deeper than the parser follows, or not JSON at all: read whole.
+        let deeper = format!("{}\"{script}\"{}", "[".repeat(200), "]".repeat(200));
+        assert_eq!(location(&deeper).unwrap(), "body");
+        assert_eq!(location(&format!(r#"{{"a": "{script}""#)).unwrap(), "body");
+        assert!(json(r#"{"a": [1, 2.5, true, null, "ok", {"b": "fine"}]}"#).is_none());
     }
 
     #[test]

@@ -8,7 +8,7 @@ use axum::{
     http::{HeaderMap, StatusCode, Uri, header},
     response::{IntoResponse, Response},
 };
-use caly_core::call::Direction;
+use caly_core::{call::Direction, settings::Settings};
 use caly_guard::client_ip::ClientIp;
 use caly_telephony::{Carrier, exotel};
 
@@ -19,13 +19,14 @@ use crate::{
     state::AppState,
 };
 
-/// The tenant the call is for, once its Basic credentials and address are accepted.
+/// The tenant the call is for and its settings, once its Basic credentials and address are
+/// accepted.
 async fn admitted(
     state: &AppState,
     headers: &HeaderMap,
     client: Option<std::net::IpAddr>,
     params: &[(String, String)],
-) -> Result<String, Denied> {
+) -> Result<(String, Settings), Denied> {
     let tenant_id = tenant_of_number(state, field(params, "CallTo").or(field(params, "To"))).await?;
     let key = credential(state, &tenant_id, Credential::ExotelApiKey).await?;
     let token = credential(state, &tenant_id, Credential::ExotelApiToken).await?;
@@ -38,7 +39,7 @@ async fn admitted(
     if !client.is_some_and(|ip| settings.telephony.exotel_allows(ip)) {
         return Err(Refusal::AddressNotAllowed.into());
     }
-    Ok(tenant_id)
+    Ok((tenant_id, settings))
 }
 
 #[utoipa::path(get, path = "/telephony/exotel/voice", operation_id = "exotel_voice", tag = "telephony",
@@ -56,11 +57,12 @@ pub async fn voice(
     let params = form_pairs(uri.query().unwrap_or_default().as_bytes());
     let client = client.map(|ip| ip.0.0);
     respond(&state, &audit, Carrier::Exotel, async {
-        let tenant_id = admitted(&state, &headers, client, &params).await?;
+        let (tenant_id, settings) = admitted(&state, &headers, client, &params).await?;
         let (_, stream_url) = open_call(
             &state,
             &headers,
             &tenant_id,
+            &settings,
             Leg {
                 carrier: Carrier::Exotel,
                 carrier_call_id: field(&params, "CallSid"),

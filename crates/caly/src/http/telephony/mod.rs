@@ -184,6 +184,7 @@ async fn open_call(
     state: &AppState,
     headers: &HeaderMap,
     tenant_id: &str,
+    settings: &Settings,
     leg: Leg<'_>,
 ) -> Result<(Call, String), ApiError> {
     let Leg { carrier, carrier_call_id, from, to, direction } = leg;
@@ -201,7 +202,7 @@ async fn open_call(
     };
     let call = state.store.insert_call(tenant_id, new).await?;
     // The media stream follows: its greeting is made meanwhile, if it is not kept yet.
-    crate::call::speech::prepare_greetings(state, &crate::commerce::settings_of(state, tenant_id).await?);
+    crate::call::speech::prepare_greetings(state, settings);
     let claims = MediaClaims {
         call_id: call.id.clone(),
         tenant_id: tenant_id.to_owned(),

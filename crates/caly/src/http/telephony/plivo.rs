@@ -54,10 +54,12 @@ pub async fn answer(
             Some("outbound") => Direction::Outbound,
             _ => Direction::Inbound,
         };
+        let settings = crate::commerce::settings_of(&state, &tenant_id).await?;
         let (_, stream_url) = open_call(
             &state,
             &headers,
             &tenant_id,
+            &settings,
             Leg {
                 carrier: Carrier::Plivo,
                 carrier_call_id: field(&params, "CallUUID"),

@@ -75,10 +75,12 @@ pub async fn voice(
             Some(d) if d.starts_with("outbound") => Direction::Outbound,
             _ => Direction::Inbound,
         };
+        let settings = crate::commerce::settings_of(&state, &tenant_id).await?;
         let (call, stream_url) = open_call(
             &state,
             &headers,
             &tenant_id,
+            &settings,
             Leg {
                 carrier: Carrier::Twilio,
                 carrier_call_id: field(&params, "CallSid"),

@@ -36,6 +36,7 @@ pub async fn start(
 ) -> Result<(StatusCode, Json<WebCall>), ApiError> {
     access.require(Permission::UseSandbox)?;
     let leg = Leg { carrier: Carrier::Browser, carrier_call_id: None, from: None, to: None, direction: Direction::Web };
-    let (call, url) = open_call(&state, &headers, &access.tenant_id, leg).await?;
+    let settings = crate::commerce::settings_of(&state, &access.tenant_id).await?;
+    let (call, url) = open_call(&state, &headers, &access.tenant_id, &settings, leg).await?;
     Ok((StatusCode::CREATED, Json(WebCall { call_id: call.id, url })))
 }

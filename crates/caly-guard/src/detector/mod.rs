@@ -171,12 +171,12 @@ impl Detector {
         let chars = Ascii::of(&decoded);
         // No ASCII letters (digits, Devanagari, phone numbers) and only harmless punctuation:
         // nothing can carry a payload. Many real fields are like this.
-        if chars.only(Ascii::set(b"0123456789 -_,+")) {
+        if chars.only(Ascii::PLAIN) {
             return None;
         }
         if self.enabled(AttackClass::HeaderInjection, source)
             && source != Source::ArgValue
-            && chars.any(Ascii::set(b"\r\n"))
+            && chars.any(Ascii::LINE_BREAK)
             && decoded.trim_end_matches(['\r', '\n']).contains(['\r', '\n'])
         {
             return Some((AttackClass::HeaderInjection, "crlf-line-break"));
@@ -185,7 +185,7 @@ impl Detector {
         // ("style=color:red"), and its SQL tokenizer is the costliest step: run it only on text
         // with a character that can break out of a quoted or numeric context.
         if self.enabled(AttackClass::SqlInjection, source)
-            && (chars.any(Ascii::set(b"'\"`#")) || chars.contains(&decoded, "--") || chars.contains(&decoded, "/*"))
+            && (chars.any(Ascii::SQL_BREAK) || chars.contains(&decoded, "--") || chars.contains(&decoded, "/*"))
             && libinjectionrs::detect_sqli(decoded.as_bytes()).is_injection()
         {
             return Some((AttackClass::SqlInjection, "sqli-libinjection"));
@@ -193,7 +193,7 @@ impl Detector {
         // Its XSS tokenizer flags only a tag (`<`) or an attribute value (`=`), and an attribute
         // injected outside a tag must first close a quoted value or the tag.
         if self.enabled(AttackClass::Xss, source)
-            && (chars.any(Ascii::set(b"<")) || chars.any(Ascii::set(b"=")) && chars.any(Ascii::set(b">\"'`")))
+            && (chars.any(Ascii::TAG) || chars.any(Ascii::EQUALS) && chars.any(Ascii::CLOSES_VALUE))
             && libinjectionrs::detect_xss(decoded.as_bytes()).is_injection()
         {
             return Some((AttackClass::Xss, "xss-libinjection"));
@@ -205,15 +205,15 @@ impl Detector {
     /// The first rule that matches its rendering of `lower`, reading each rendering once and
     /// renderings that are the same text together.
     fn match_rules(&self, source: Source, lower: &str, chars: Ascii) -> Option<&'static rules::Rule> {
-        // A bare word (a JSON key, an enum value) needs neither the tokenizers nor the compact
-        // rendering, and its SQL rendering is itself (`xunionselectfrom` still is SQL).
+        // A bare word (a JSON key, an enum value) needs no compact rendering, and its SQL
+        // rendering is itself (`xunionselectfrom` still is SQL).
         let word = lower.len() <= 64 && chars.only(Ascii::WORD);
         let compact_needed = !word && chars.any(Ascii::COMPACT_RULE_NEEDS);
         // The compact rendering is built from the SQL one, so comments go once.
         let sql = if word { Cow::Borrowed(lower) } else { sql_view(lower, chars) };
         let hit = if let Cow::Owned(sql) = &sql {
             self.lower.first_match(lower, source).or_else(|| self.sql.first_match(sql, source))
-        } else if compact_needed && !chars.any(Ascii::SPACE | Ascii::CONTROL | Ascii::set(b"\\")) {
+        } else if compact_needed && !chars.any(Ascii::SPACE | Ascii::CONTROL | Ascii::BACKSLASH) {
             // The compact rendering is this text too.
             return self.every_view.first_match(lower, source);
         } else {
@@ -229,6 +229,16 @@ impl Detector {
 struct Ascii(u128);
 
 impl Ascii {
+    /// No ASCII letters and only punctuation no payload is made of.
+    const PLAIN: u128 = Self::set(b"0123456789 -_,+");
+    const LINE_BREAK: u128 = Self::set(b"\r\n");
+    /// What ends a quoted or numeric SQL context or starts a comment.
+    const SQL_BREAK: u128 = Self::set(b"'\"`#");
+    const TAG: u128 = Self::set(b"<");
+    const EQUALS: u128 = Self::set(b"=");
+    const CLOSES_VALUE: u128 = Self::set(b">\"'`");
+    const BACKSLASH: u128 = Self::set(b"\\");
+    const BLANK: u128 = Self::set(b" ");
     const UPPER: u128 = Self::set(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ");
     const WORD: u128 = Self::set(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
     /// What `u8::is_ascii_whitespace` accepts.
@@ -278,8 +288,7 @@ impl Ascii {
 
     /// Whether `text` (the text this was made of) contains the two-character `pair`.
     fn contains(self, text: &str, pair: &str) -> bool {
-        let set = Self::set(pair.as_bytes());
-        self.0 & set == set && text.contains(pair)
+        pair.bytes().all(|b| b < 128 && self.0 >> b & 1 == 1) && text.contains(pair)
     }
 }
 
@@ -314,7 +323,7 @@ fn ascii_lower(text: &str, chars: Ascii) -> (Cow<'_, str>, Ascii) {
 /// `chars` are those of `lower`; when the text has no comment and no whitespace but single
 /// spaces between words, it is returned as it is.
 fn sql_view(lower: &str, chars: Ascii) -> Cow<'_, str> {
-    let single_spaced = chars.only(!(Ascii::SPACE & !Ascii::set(b" "))) && !chars.contains(lower, "  ");
+    let single_spaced = !chars.any(Ascii::SPACE & !Ascii::BLANK) && !chars.contains(lower, "  ");
     if single_spaced && !chars.contains(lower, "/*") && !lower.starts_with(' ') && !lower.ends_with(' ') {
         return Cow::Borrowed(lower);
     }

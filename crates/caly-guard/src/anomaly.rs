@@ -9,7 +9,9 @@
 
 use std::{
     collections::{HashMap, HashSet},
+    fmt,
     hash::{DefaultHasher, Hash, Hasher},
+    net::IpAddr,
     sync::{Arc, Mutex, RwLock},
     time::{Duration, Instant},
 };
@@ -114,10 +116,27 @@ impl AnomalySettings {
 /// A route's latency needs this many samples before a request can be "far slower" than it.
 const SLOW_SAMPLES: u32 = 20;
 
+/// Who sent a request. An IP is kept as it is rather than as text: it is looked up on every
+/// request, and formatting it was most of what looking it up cost.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Subject {
+    Ip(IpAddr),
+    User(String),
+}
+
+/// `ip:203.0.113.7`, `user:…`, as logs and audit rows name it.
+impl fmt::Display for Subject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Ip(ip) => write!(f, "ip:{ip}"),
+            Self::User(user) => write!(f, "user:{user}"),
+        }
+    }
+}
+
 /// One finished request, as seen from the edge.
 pub struct Observation<'a> {
-    /// Who sent it: `ip:203.0.113.7`, `user:…`.
-    pub subject: &'a str,
+    pub subject: &'a Subject,
     pub path: &'a str,
     pub status: u16,
     /// [`AnomalyDetector::is_slow`] said so, asked once per request however many subjects it has.
@@ -129,16 +148,16 @@ pub struct Observation<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Anomaly {
     pub pattern: Pattern,
-    pub subject: String,
+    pub subject: Subject,
     pub count: u32,
 }
 
 pub struct AnomalyDetector {
     thresholds: AnomalySettings,
-    windows: Cache<String, Arc<Mutex<Window>>>,
+    windows: Cache<Subject, Arc<Mutex<Window>>>,
     /// Per route; the map is only written when a route is first seen.
     norms: RwLock<HashMap<String, Arc<Mutex<Norm>>>>,
-    bans: Cache<String, ()>,
+    bans: Cache<Subject, ()>,
 }
 
 #[derive(Default)]
@@ -172,7 +191,7 @@ impl AnomalyDetector {
     }
 
     /// Whether `subject` is serving a ban.
-    pub fn is_banned(&self, subject: &str) -> bool {
+    pub fn is_banned(&self, subject: &Subject) -> bool {
         self.bans.contains_key(subject)
     }
 
@@ -208,11 +227,11 @@ impl AnomalyDetector {
             let limit = self.thresholds.limit(pattern);
             if limit > 0 && count >= limit && !window.reported[i] {
                 window.reported[i] = true;
-                found.push(Anomaly { pattern, subject: seen.subject.to_owned(), count });
+                found.push(Anomaly { pattern, subject: seen.subject.clone(), count });
             }
         }
         if !found.is_empty() && !self.thresholds.ban_for.is_zero() {
-            self.bans.insert(seen.subject.to_owned(), ());
+            self.bans.insert(seen.subject.clone(), ());
         }
         found
     }
@@ -279,7 +298,11 @@ mod tests {
         }
     }
 
-    fn seen<'a>(subject: &'a str, path: &'a str, status: u16) -> Observation<'a> {
+    fn ip(last: u8) -> Subject {
+        Subject::Ip(IpAddr::from([192, 0, 2, last]))
+    }
+
+    fn seen<'a>(subject: &'a Subject, path: &'a str, status: u16) -> Observation<'a> {
         Observation { subject, path, status, slow: false, attack: false }
     }
 
@@ -289,10 +312,10 @@ mod tests {
         let now = Instant::now();
         let mut reported = Vec::new();
         for _ in 0..10 {
-            reported.extend(detector.observe(&seen("ip:a", "/login", 401), now));
+            reported.extend(detector.observe(&seen(&ip(1), "/login", 401), now));
         }
-        assert_eq!(reported, [Anomaly { pattern: Pattern::CredentialStuffing, subject: "ip:a".into(), count: 5 }]);
-        assert!(detector.observe(&seen("ip:b", "/login", 401), now).is_empty(), "other subjects are apart");
+        assert_eq!(reported, [Anomaly { pattern: Pattern::CredentialStuffing, subject: ip(1), count: 5 }]);
+        assert!(detector.observe(&seen(&ip(2), "/login", 401), now).is_empty(), "other subjects are apart");
     }
 
     #[test]
@@ -300,13 +323,13 @@ mod tests {
         let detector = AnomalyDetector::new(thresholds());
         let start = Instant::now();
         for _ in 0..2 {
-            assert!(detector.observe(&seen("ip:a", "/x", 400), start).is_empty());
+            assert!(detector.observe(&seen(&ip(1), "/x", 400), start).is_empty());
         }
         // Early in the next window, most of the previous one still counts: 1 + 2 × ~0.9.
-        let found = detector.observe(&seen("ip:a", "/x", 400), start + Duration::from_secs(66));
+        let found = detector.observe(&seen(&ip(1), "/x", 400), start + Duration::from_secs(66));
         assert!(found.iter().any(|a| a.pattern == Pattern::Fuzzing), "{found:?}");
         // Two windows after that, nothing carries over.
-        let found = detector.observe(&seen("ip:a", "/x", 400), start + Duration::from_secs(200));
+        let found = detector.observe(&seen(&ip(1), "/x", 400), start + Duration::from_secs(200));
         assert!(found.is_empty(), "{found:?}");
     }
 
@@ -315,14 +338,15 @@ mod tests {
         let detector = AnomalyDetector::new(thresholds());
         let now = Instant::now();
         let found: Vec<_> =
-            (0..8).flat_map(|i| detector.observe(&seen("ip:a", &format!("/p/{i}"), 200), now)).collect();
+            (0..8).flat_map(|i| detector.observe(&seen(&ip(1), &format!("/p/{i}"), 200), now)).collect();
         assert_eq!(found.iter().map(|a| a.pattern).collect::<Vec<_>>(), [Pattern::PathEnumeration]);
         for _ in 0..SLOW_SAMPLES {
             assert!(!detector.is_slow("/r", Duration::from_millis(5)));
         }
         assert!(!detector.is_slow("/other", Duration::from_millis(500)), "another route has no norm yet");
         assert!(detector.is_slow("/r", Duration::from_millis(500)));
-        let slow = Observation { slow: true, ..seen("ip:b", "/x", 200) };
+        let subject = ip(2);
+        let slow = Observation { slow: true, ..seen(&subject, "/x", 200) };
         assert_eq!(detector.observe(&slow, now)[0].pattern, Pattern::SlowRequests);
     }
 
@@ -331,18 +355,18 @@ mod tests {
         let detector = AnomalyDetector::new(AnomalySettings { ban_for: Duration::from_secs(60), ..thresholds() });
         let now = Instant::now();
         for _ in 0..2 {
-            detector.observe(&Observation { attack: true, ..seen("ip:a", "/x", 403) }, now);
+            detector.observe(&Observation { attack: true, ..seen(&ip(1), "/x", 403) }, now);
         }
-        assert!(detector.is_banned("ip:a"));
-        assert!(!detector.is_banned("ip:b"));
+        assert!(detector.is_banned(&ip(1)));
+        assert!(!detector.is_banned(&ip(2)));
     }
 
     #[test]
     fn memory_stays_bounded_under_a_flood_of_subjects() {
         let detector = AnomalyDetector::new(AnomalySettings { max_subjects: 1000, ..thresholds() });
         let now = Instant::now();
-        for i in 0..20_000 {
-            detector.observe(&seen(&format!("ip:{i}"), "/x", 404), now);
+        for i in 0..20_000u32 {
+            detector.observe(&seen(&Subject::Ip(IpAddr::from(i.to_be_bytes())), "/x", 404), now);
         }
         detector.windows.run_pending_tasks();
         assert!(detector.windows.entry_count() <= 1000, "{}", detector.windows.entry_count());

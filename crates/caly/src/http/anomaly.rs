@@ -5,17 +5,13 @@
 use std::{net::IpAddr, time::Instant};
 
 use caly_guard::{
-    anomaly::{Anomaly, Observation},
+    anomaly::{Anomaly, Observation, Subject},
     request_log::Completed,
 };
 use caly_store::AuditEvent;
 use serde_json::json;
 
 use crate::{auth::now_micros, state::AppState};
-
-pub fn subject_of_ip(ip: IpAddr) -> String {
-    format!("ip:{ip}")
-}
 
 /// Called by the edge for every request, after the response is sent on its way.
 pub fn observe(state: &AppState, done: &Completed<'_>) {
@@ -24,7 +20,7 @@ pub fn observe(state: &AppState, done: &Completed<'_>) {
     };
     let now = Instant::now();
     let slow = detector.is_slow(done.route, done.latency);
-    let subjects = done.client_ip.map(subject_of_ip).into_iter().chain(done.user.map(|user| format!("user:{user}")));
+    let subjects = done.client_ip.map(Subject::Ip).into_iter().chain(done.user.map(|user| Subject::User(user.into())));
     for subject in subjects {
         let seen =
             Observation { subject: &subject, path: done.path, status: done.status.as_u16(), slow, attack: done.attack };
@@ -38,7 +34,7 @@ pub fn observe(state: &AppState, done: &Completed<'_>) {
 /// logged as an error rather than dropped.
 fn report(state: &AppState, anomaly: Anomaly, ip: Option<IpAddr>, user: Option<&str>) {
     let pattern = anomaly.pattern.as_str();
-    tracing::warn!(pattern, subject = anomaly.subject, count = anomaly.count, "anomaly flagged");
+    tracing::warn!(pattern, subject = %anomaly.subject, count = anomaly.count, "anomaly flagged");
     state.metrics.anomaly_flagged(pattern);
     let details = json!({
         "pattern": pattern,
@@ -50,7 +46,7 @@ fn report(state: &AppState, anomaly: Anomaly, ip: Option<IpAddr>, user: Option<&
         actor_type: if user.is_some() { "user" } else { "anonymous" }.into(),
         actor_id: user.map(str::to_owned),
         ip: ip.map(|ip| ip.to_string()),
-        target: Some(anomaly.subject.clone()),
+        target: Some(anomaly.subject.to_string()),
         ..AuditEvent::system(now_micros(), "anomaly.flagged", "flagged", details.to_string())
     };
     let store = state.store.clone();

@@ -9,12 +9,15 @@ use axum::{
     middleware::Next,
     response::{IntoResponse, Response},
 };
-use caly_guard::{ClientIp, anomaly::AnomalyDetector, rate_limit::Decision};
+use caly_guard::{
+    ClientIp,
+    anomaly::{AnomalyDetector, Subject},
+    rate_limit::Decision,
+};
 use caly_store::SYSTEM_CHAIN;
 use tokio::sync::Semaphore;
 
 use super::{
-    anomaly,
     audit::{Actor, AuditContext},
     error::ApiError,
 };
@@ -53,7 +56,7 @@ pub async fn enforce(State(limits): State<Arc<Limits>>, mut request: Request, ne
     };
     if let (Some(anomalies), Some(ip)) = (&limits.anomalies, request.extensions().get::<ClientIp>())
         && anomalies.bans_enabled()
-        && anomalies.is_banned(&anomaly::subject_of_ip(ip.0))
+        && anomalies.is_banned(&Subject::Ip(ip.0))
     {
         return ApiError::Banned.into_response();
     }

@@ -1,11 +1,16 @@
 //! A JSON line formatter for `tracing`, written out because tracing-subscriber's own re-parses
 //! every span's fields on every event; here span fields are stored as a ready JSON fragment
-//! and copied, so a request's log line costs one pass over its fields.
+//! and copied, so a request's log line costs one pass over its fields. Numbers, the timestamp
+//! and escaping are written without `core::fmt`: at one line per request the timestamp alone
+//! was a third of the formatting (`perf`).
 //!
 //! Line shape: `{"timestamp", "level", "target", "span": {…fields of the event's span…},
 //! "message", …event fields}`.
 
-use std::fmt::{self, Write};
+use std::{
+    fmt::{self, Write},
+    time::{Duration, SystemTime},
+};
 
 use tracing::{
     Event, Subscriber,
@@ -13,11 +18,7 @@ use tracing::{
 };
 use tracing_subscriber::{
     field::RecordFields,
-    fmt::{
-        FmtContext, FormatEvent, FormatFields, FormattedFields,
-        format::Writer,
-        time::{FormatTime, SystemTime},
-    },
+    fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields, format::Writer},
     registry::LookupSpan,
 };
 
@@ -35,8 +36,10 @@ where
     fn format_event(&self, ctx: &FmtContext<'_, S, N>, mut writer: Writer<'_>, event: &Event<'_>) -> fmt::Result {
         let meta = event.metadata();
         writer.write_str("{\"timestamp\":\"")?;
-        SystemTime.format_time(&mut writer)?;
-        write!(writer, "\",\"level\":\"{}\",\"target\":", meta.level())?;
+        write_timestamp(&mut writer, SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default())?;
+        writer.write_str("\",\"level\":\"")?;
+        writer.write_str(meta.level().as_str())?;
+        writer.write_str("\",\"target\":")?;
         write_json_str(&mut writer, meta.target())?;
         if let Some(span) = ctx.parent_span() {
             writer.write_str(",\"span\":{")?;
@@ -100,15 +103,15 @@ impl<W: Write> Visit for JsonVisitor<'_, W> {
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.pair(field, |w| write!(w, "{value}"));
+        self.pair(field, |w| w.write_str(itoa::Buffer::new().format(value)));
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
-        self.pair(field, |w| write!(w, "{value}"));
+        self.pair(field, |w| w.write_str(itoa::Buffer::new().format(value)));
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
-        self.pair(field, |w| write!(w, "{value}"));
+        self.pair(field, |w| w.write_str(if value { "true" } else { "false" }));
     }
 
     fn record_f64(&mut self, field: &Field, value: f64) {
@@ -139,22 +142,66 @@ struct Escaped<'a, W>(&'a mut W);
 
 impl<W: Write> Write for Escaped<'_, W> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
-        let mut rest = s;
-        while let Some(at) = rest.find(|c: char| c == '"' || c == '\\' || c < ' ') {
-            self.0.write_str(&rest[..at])?;
-            let c = rest[at..].chars().next().expect("found above");
-            match c {
-                '"' => self.0.write_str("\\\"")?,
-                '\\' => self.0.write_str("\\\\")?,
-                '\n' => self.0.write_str("\\n")?,
-                '\r' => self.0.write_str("\\r")?,
-                '\t' => self.0.write_str("\\t")?,
-                c => write!(self.0, "\\u{:04x}", c as u32)?,
+        // Every character JSON escapes is ASCII, so scanning bytes finds them in UTF-8 text.
+        let bytes = s.as_bytes();
+        let mut start = 0;
+        for (at, &byte) in bytes.iter().enumerate() {
+            let escape = match byte {
+                b'"' => "\\\"",
+                b'\\' => "\\\\",
+                b'\n' => "\\n",
+                b'\r' => "\\r",
+                b'\t' => "\\t",
+                0..0x20 => "",
+                _ => continue,
+            };
+            self.0.write_str(&s[start..at])?;
+            if escape.is_empty() {
+                write!(self.0, "\\u{byte:04x}")?;
+            } else {
+                self.0.write_str(escape)?;
             }
-            rest = &rest[at + c.len_utf8()..];
+            start = at + 1;
         }
-        self.0.write_str(rest)
+        self.0.write_str(&s[start..])
     }
+}
+
+/// RFC 3339 in UTC with microseconds (`2026-11-29T04:47:04.123456Z`), the shape
+/// tracing-subscriber's `SystemTime` writes, for times from 1970 to 9999.
+fn write_timestamp(w: &mut impl Write, since_epoch: Duration) -> fmt::Result {
+    let secs = since_epoch.as_secs();
+    let (year, month, day) = civil_date(secs / 86_400);
+    let of_day = secs % 86_400;
+    let mut text = *b"0000-00-00T00:00:00.000000Z";
+    let mut put = |at: usize, width: usize, mut value: u64| {
+        for slot in text[at..at + width].iter_mut().rev() {
+            *slot = b'0' + (value % 10) as u8;
+            value /= 10;
+        }
+    };
+    put(0, 4, year);
+    put(5, 2, month);
+    put(8, 2, day);
+    put(11, 2, of_day / 3600);
+    put(14, 2, of_day / 60 % 60);
+    put(17, 2, of_day % 60);
+    put(20, 6, u64::from(since_epoch.subsec_micros()));
+    w.write_str(std::str::from_utf8(&text).expect("ASCII digits"))
+}
+
+/// (year, month, day) of a day counted from 1970-01-01, by Howard Hinnant's `civil_from_days`.
+fn civil_date(days: u64) -> (u64, u64, u64) {
+    let shifted = days + 719_468;
+    let era = shifted / 146_097;
+    let day_of_era = shifted % 146_097;
+    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_from_march = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
+    let month = if month_from_march < 10 { month_from_march + 3 } else { month_from_march - 9 };
+    let year = year_of_era + era * 400 + u64::from(month <= 2);
+    (year, month, day)
 }
 
 #[cfg(test)]
@@ -184,5 +231,24 @@ mod tests {
         assert_eq!((line["negative"].as_i64(), line["ratio"].as_f64()), (Some(-2), Some(0.5)));
         assert_eq!(line["debug"], "[\"é\"]");
         assert!(line["timestamp"].as_str().unwrap().ends_with('Z'));
+    }
+
+    proptest::proptest! {
+        /// The hand-written timestamp is the one jiff writes, for any moment up to year 9999.
+        #[test]
+        fn timestamps_match_jiff(secs in 0u64..253_402_300_800, micros in 0u32..1_000_000) {
+            let mut ours = String::new();
+            write_timestamp(&mut ours, Duration::new(secs, micros * 1000)).unwrap();
+            let expected = jiff::Timestamp::new(secs as i64, (micros * 1000) as i32).unwrap();
+            proptest::prop_assert_eq!(ours, expected.strftime("%Y-%m-%dT%H:%M:%S.%6fZ").to_string());
+        }
+
+        /// Escaped text is a JSON string that reads back as the text.
+        #[test]
+        fn escaping_round_trips(text in "\\PC*|[\\x00-\\x7f]*") {
+            let mut json = String::new();
+            write_json_str(&mut json, &text).unwrap();
+            proptest::prop_assert_eq!(serde_json::from_str::<String>(&json).unwrap(), text);
+        }
     }
 }

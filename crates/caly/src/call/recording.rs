@@ -2,15 +2,27 @@
 //! rate. The call's task only pairs samples ([`Pairing`]); the file is written by the call's
 //! writer task on the blocking pool ([`WavFile`]), so disk stalls never delay a 20 ms frame, and
 //! memory stays flat however long the call. At the end the file goes to the object store under
-//! `<tenant>/<call>.wav`.
+//! `<tenant>/<call>.wav`, a part at a time when it is long, so memory stays flat then too.
 
-use std::{fs::File, io::BufWriter, path::PathBuf};
+use std::{
+    fs::File,
+    io::BufWriter,
+    path::{Path, PathBuf},
+};
 
 use hound::{SampleFormat, WavSpec, WavWriter};
-use object_store::{ObjectStore, ObjectStoreExt, PutPayload, path::Path as ObjectPath};
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart, path::Path as ObjectPath};
+use tokio::io::AsyncReadExt;
 
 /// Interleaved samples handed to the writer at a time (1 s of stereo at 8 kHz).
 const CHUNK: usize = 16_000;
+/// Recordings up to this size are stored in one request; longer ones (about 80 s of stereo at
+/// 16 kHz) in parts of this size, S3's smallest part but the last.
+const UPLOAD_PART_BYTES: usize = 5 * 1024 * 1024;
+/// Parts uploading at once: an upload holds at most this many parts plus the one being filled.
+const UPLOAD_PARTS_IN_FLIGHT: usize = 2;
+/// The file is read in pieces of this size.
+const READ_BYTES: usize = 256 * 1024;
 /// Agent audio waiting for caller audio to pair with; beyond this the caller's side is taken as
 /// silent (a carrier that stopped sending).
 const MAX_UNPAIRED: usize = 16_000;
@@ -92,11 +104,45 @@ impl WavFile {
     pub async fn finish(mut self, store: &dyn ObjectStore, tenant_id: &str, call_id: &str) -> anyhow::Result<String> {
         let wav = self.wav.take().ok_or_else(|| anyhow::anyhow!("an earlier write failed"))?;
         tokio::task::spawn_blocking(move || wav.finalize()).await??;
-        let bytes = tokio::fs::read(&self.path).await?;
         let key = format!("{tenant_id}/{call_id}.wav");
-        store.put(&ObjectPath::from(key.as_str()), PutPayload::from(bytes)).await?;
+        let location = ObjectPath::from(key.as_str());
+        if tokio::fs::metadata(&self.path).await?.len() <= UPLOAD_PART_BYTES as u64 {
+            store.put(&location, PutPayload::from(tokio::fs::read(&self.path).await?)).await?;
+        } else {
+            upload_in_parts(&self.path, store, &location).await?;
+        }
         tokio::fs::remove_file(&self.path).await?;
         Ok(key)
+    }
+}
+
+/// A multipart upload of the file, aborted (its parts removed) if anything fails on the way.
+async fn upload_in_parts(path: &Path, store: &dyn ObjectStore, location: &ObjectPath) -> anyhow::Result<()> {
+    let mut upload = WriteMultipart::new_with_chunk_size(store.put_multipart(location).await?, UPLOAD_PART_BYTES);
+    let copied = async {
+        let mut file = tokio::fs::File::open(path).await?;
+        let mut piece = vec![0; READ_BYTES];
+        loop {
+            let read = file.read(&mut piece).await?;
+            if read == 0 {
+                return anyhow::Ok(());
+            }
+            upload.wait_for_capacity(UPLOAD_PARTS_IN_FLIGHT).await?;
+            upload.write(&piece[..read]);
+        }
+    }
+    .await;
+    match copied {
+        Ok(()) => {
+            upload.finish().await?;
+            Ok(())
+        }
+        Err(error) => {
+            if let Err(abort) = upload.abort().await {
+                tracing::warn!(error = %abort, %location, "the parts of a failed recording upload were not removed");
+            }
+            Err(error)
+        }
     }
 }
 
@@ -122,6 +168,24 @@ mod tests {
         let samples: Vec<i16> = wav[44..].chunks(2).map(|b| i16::from_le_bytes([b[0], b[1]])).collect();
         assert_eq!(samples, [1, 7, 2, 8, 3, 0, 0, 9]);
         assert!(!dir.path().join("tmp/c1.wav.part").exists());
+    }
+
+    #[tokio::test]
+    async fn a_recording_longer_than_a_part_is_stored_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = object_store::local::LocalFileSystem::new_with_prefix(dir.path()).unwrap();
+        let mut file = WavFile::create(dir.path().join("tmp"), "long", 16_000).await.unwrap();
+        // Two and a half parts of samples, each telling where it is.
+        let samples: Vec<i16> = (0..(UPLOAD_PART_BYTES * 5 / 4) as u32).map(|i| (i % 65_521) as i16).collect();
+        for chunk in samples.chunks(CHUNK * 10) {
+            file.append(chunk.to_vec()).await.unwrap();
+        }
+        let key = file.finish(&store, "t1", "long").await.unwrap();
+        let wav = std::fs::read(dir.path().join(key)).unwrap();
+        assert!(wav.len() > 2 * UPLOAD_PART_BYTES, "the multipart path is taken");
+        let stored: Vec<i16> = wav[44..].chunks(2).map(|b| i16::from_le_bytes([b[0], b[1]])).collect();
+        assert!(stored == samples, "{} samples stored of {}", stored.len(), samples.len());
+        assert!(!dir.path().join("tmp/long.wav.part").exists());
     }
 
     #[test]

@@ -4,15 +4,11 @@
 //! memory stays flat however long the call. At the end the file goes to the object store under
 //! `<tenant>/<call>.wav`, a part at a time when it is long, so memory stays flat then too.
 
-use std::{
-    fs::File,
-    io::BufWriter,
-    path::{Path, PathBuf},
-};
+use std::{fs::File, io::BufWriter, path::PathBuf, sync::Arc};
 
 use hound::{SampleFormat, WavSpec, WavWriter};
-use object_store::{ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart, path::Path as ObjectPath};
-use tokio::io::AsyncReadExt;
+use object_store::{ObjectStore, buffered, path::Path as ObjectPath};
+use tokio::io::AsyncWriteExt;
 
 /// Interleaved samples handed to the writer at a time (1 s of stereo at 8 kHz).
 const CHUNK: usize = 16_000;
@@ -21,8 +17,6 @@ const CHUNK: usize = 16_000;
 const UPLOAD_PART_BYTES: usize = 5 * 1024 * 1024;
 /// Parts uploading at once: an upload holds at most this many parts plus the one being filled.
 const UPLOAD_PARTS_IN_FLIGHT: usize = 2;
-/// The file is read in pieces of this size.
-const READ_BYTES: usize = 256 * 1024;
 /// Agent audio waiting for caller audio to pair with; beyond this the caller's side is taken as
 /// silent (a carrier that stopped sending).
 const MAX_UNPAIRED: usize = 16_000;
@@ -100,49 +94,30 @@ impl WavFile {
         Ok(())
     }
 
-    /// Completes the WAV and stores it; returns its key.
-    pub async fn finish(mut self, store: &dyn ObjectStore, tenant_id: &str, call_id: &str) -> anyhow::Result<String> {
+    /// Completes the WAV and stores it; returns its key. Stored by object_store's `BufWriter`:
+    /// one request up to a part's size, a multipart upload (aborted on error) past it.
+    pub async fn finish(
+        mut self,
+        store: Arc<dyn ObjectStore>,
+        tenant_id: &str,
+        call_id: &str,
+    ) -> anyhow::Result<String> {
         let wav = self.wav.take().ok_or_else(|| anyhow::anyhow!("an earlier write failed"))?;
         tokio::task::spawn_blocking(move || wav.finalize()).await??;
         let key = format!("{tenant_id}/{call_id}.wav");
-        let location = ObjectPath::from(key.as_str());
-        if tokio::fs::metadata(&self.path).await?.len() <= UPLOAD_PART_BYTES as u64 {
-            store.put(&location, PutPayload::from(tokio::fs::read(&self.path).await?)).await?;
-        } else {
-            upload_in_parts(&self.path, store, &location).await?;
+        let mut upload = buffered::BufWriter::with_capacity(store, ObjectPath::from(key.as_str()), UPLOAD_PART_BYTES)
+            .with_max_concurrency(UPLOAD_PARTS_IN_FLIGHT);
+        let mut file = tokio::fs::File::open(&self.path).await?;
+        if let Err(error) = tokio::io::copy(&mut file, &mut upload).await {
+            if let Err(abort) = upload.abort().await {
+                tracing::warn!(error = %abort, key, "the parts of a failed recording upload were not removed");
+            }
+            return Err(error.into());
         }
+        // Past this point the writer cannot be aborted; it aborts itself when completing fails.
+        upload.shutdown().await?;
         tokio::fs::remove_file(&self.path).await?;
         Ok(key)
-    }
-}
-
-/// A multipart upload of the file, aborted (its parts removed) if anything fails on the way.
-async fn upload_in_parts(path: &Path, store: &dyn ObjectStore, location: &ObjectPath) -> anyhow::Result<()> {
-    let mut upload = WriteMultipart::new_with_chunk_size(store.put_multipart(location).await?, UPLOAD_PART_BYTES);
-    let copied = async {
-        let mut file = tokio::fs::File::open(path).await?;
-        let mut piece = vec![0; READ_BYTES];
-        loop {
-            let read = file.read(&mut piece).await?;
-            if read == 0 {
-                return anyhow::Ok(());
-            }
-            upload.wait_for_capacity(UPLOAD_PARTS_IN_FLIGHT).await?;
-            upload.write(&piece[..read]);
-        }
-    }
-    .await;
-    match copied {
-        Ok(()) => {
-            upload.finish().await?;
-            Ok(())
-        }
-        Err(error) => {
-            if let Err(abort) = upload.abort().await {
-                tracing::warn!(error = %abort, %location, "the parts of a failed recording upload were not removed");
-            }
-            Err(error)
-        }
     }
 }
 
@@ -153,14 +128,14 @@ mod tests {
     #[tokio::test]
     async fn caller_left_agent_right_aligned_in_time() {
         let dir = tempfile::tempdir().unwrap();
-        let store = object_store::local::LocalFileSystem::new_with_prefix(dir.path()).unwrap();
+        let store = Arc::new(object_store::local::LocalFileSystem::new_with_prefix(dir.path()).unwrap());
         let mut file = WavFile::create(dir.path().join("tmp"), "c1", 8_000).await.unwrap();
         let mut pairing = Pairing::default();
         assert_eq!(pairing.agent(&[7, 8]), None);
         assert_eq!(pairing.caller(&[1, 2, 3]), None);
         assert_eq!(pairing.agent(&[9]), None);
         file.append(pairing.rest()).await.unwrap();
-        let key = file.finish(&store, "t1", "c1").await.unwrap();
+        let key = file.finish(store, "t1", "c1").await.unwrap();
         assert_eq!(key, "t1/c1.wav");
         let wav = std::fs::read(dir.path().join("t1/c1.wav")).unwrap();
         assert_eq!(&wav[..4], b"RIFF");
@@ -173,14 +148,14 @@ mod tests {
     #[tokio::test]
     async fn a_recording_longer_than_a_part_is_stored_whole() {
         let dir = tempfile::tempdir().unwrap();
-        let store = object_store::local::LocalFileSystem::new_with_prefix(dir.path()).unwrap();
+        let store = Arc::new(object_store::local::LocalFileSystem::new_with_prefix(dir.path()).unwrap());
         let mut file = WavFile::create(dir.path().join("tmp"), "long", 16_000).await.unwrap();
         // Two and a half parts of samples, each telling where it is.
         let samples: Vec<i16> = (0..(UPLOAD_PART_BYTES * 5 / 4) as u32).map(|i| (i % 65_521) as i16).collect();
         for chunk in samples.chunks(CHUNK * 10) {
             file.append(chunk.to_vec()).await.unwrap();
         }
-        let key = file.finish(&store, "t1", "long").await.unwrap();
+        let key = file.finish(store, "t1", "long").await.unwrap();
         let wav = std::fs::read(dir.path().join(key)).unwrap();
         assert!(wav.len() > 2 * UPLOAD_PART_BYTES, "the multipart path is taken");
         let stored: Vec<i16> = wav[44..].chunks(2).map(|b| i16::from_le_bytes([b[0], b[1]])).collect();

@@ -109,7 +109,7 @@ impl Writer {
             }
             Write::Finish(end) => {
                 if let Some(recording) = self.recording.take() {
-                    match recording.finish(self.state.recordings.as_ref(), tenant, call).await {
+                    match recording.finish(self.state.recordings.clone(), tenant, call).await {
                         Ok(key) => {
                             store.set_recording(tenant, call, Some(&key), end.at).await?;
                         }

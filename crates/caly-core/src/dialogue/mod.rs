@@ -109,6 +109,10 @@ const SURE: f32 = 0.5;
 /// little, and are most often the answer to the agent's question.
 const LIKELY: f32 = 0.6;
 const SENTENCE: usize = 4;
+/// A hello or a thank-you at the start of a sentence this long is a courtesy before the request
+/// ("hi, I bought a microwave last week and wonder when it will show up"): the model may find
+/// the request the lexicon did not.
+const COURTESY_BEFORE_REQUEST: usize = 7;
 
 impl Rules {
     pub fn new() -> Self {
@@ -152,11 +156,19 @@ impl Rules {
         let heard = entities::numbers(&words, &self.numbers);
         let request = request_words(&words, &heard);
         let (mut intent, mut confidence, found) = self.lexicon.classify(&request);
-        if !intent.is_answer() && confidence < SURE && request.len() >= SENTENCE {
-            // What the lexicon found bounds the model's choice; it chooses freely only where the
-            // lexicon found nothing.
-            let among: Vec<Intent> = found.into_iter().filter(|intent| !intent.is_answer()).collect();
-            if let Some((guess, probability)) = self.model.classify(&request, &among).filter(|&(_, p)| p >= LIKELY) {
+        let courtesy = matches!(intent, Intent::Greeting | Intent::Goodbye) && request.len() >= COURTESY_BEFORE_REQUEST;
+        if courtesy || (!intent.is_answer() && confidence < SURE && request.len() >= SENTENCE) {
+            // What the lexicon found bounds the model's choice, besides "none of these" (small
+            // talk); it chooses freely where the lexicon found nothing.
+            let mut among: Vec<Intent> = found.into_iter().filter(|intent| !intent.is_answer()).collect();
+            if !among.is_empty() {
+                among.push(Intent::Unknown);
+            }
+            let guess = self.model.classify(&request, &among);
+            let wanted = |&(guess, probability): &(Intent, f32)| {
+                probability >= LIKELY && (!courtesy || (!guess.is_answer() && guess != Intent::Unknown))
+            };
+            if let Some((guess, probability)) = guess.filter(wanted) {
                 // The model's probabilities run high; its guess never claims more than the
                 // lexicon needs to decide alone.
                 (intent, confidence) = (guess, (probability * SURE * 100.0).round() / 100.0);

@@ -13,7 +13,7 @@ use super::{Intent, words::Word};
 const SMOOTHING: f32 = 0.3;
 
 /// The shipped examples, `language<TAB>intent<TAB>utterance` a line.
-pub const EXAMPLES: [&str; 15] = [
+pub const EXAMPLES: [&str; 19] = [
     include_str!("examples/heldout-en.tsv"),
     include_str!("examples/heldout-hinglish.tsv"),
     include_str!("examples/heldout-hi.tsv"),
@@ -29,6 +29,10 @@ pub const EXAMPLES: [&str; 15] = [
     include_str!("examples/probe-5.tsv"),
     include_str!("examples/probe-6.tsv"),
     include_str!("examples/probe-7.tsv"),
+    include_str!("examples/small-talk.tsv"),
+    include_str!("examples/unseen-1-en.tsv"),
+    include_str!("examples/unseen-1-hinglish.tsv"),
+    include_str!("examples/unseen-1-hi.tsv"),
 ];
 
 /// The labelled lines of one examples file: (intent, utterance). A malformed line is a bug in

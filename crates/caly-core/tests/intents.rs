@@ -1,5 +1,6 @@
 //! The rules engine against labelled utterances. The shipped examples (which the model is
-//! trained on and the lexicon was widened from) guard against regressions.
+//! trained on and the lexicon was widened from) guard against regressions; the unseen set was
+//! written after both were frozen and measured once (BENCHMARKS.md).
 
 use std::collections::BTreeMap;
 
@@ -57,4 +58,11 @@ fn files_in(folder: &str) -> Vec<String> {
 #[test]
 fn shipped_examples_are_understood() {
     check(&files_in("src/dialogue/examples"), 97, 95, 1800);
+}
+
+/// Written after the engine was frozen and first measured at 94.7 % (en 97.5, hinglish 92.5,
+/// hi 94.2); the floors keep it there until it is learnt from and replaced by a newer set.
+#[test]
+fn unseen_intent_accuracy() {
+    check(&files_in("tests/fixtures/intents"), 94, 92, 300);
 }

@@ -1,17 +1,11 @@
 //! The rules engine's cost per turn: one utterance understood (intent, language, entities),
 //! over every shipped labelled example in turn.
 
-use caly_core::dialogue::Rules;
+use caly_core::dialogue::{EXAMPLES, Rules, labelled};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
-fn utterances() -> Vec<String> {
-    let folder = concat!(env!("CARGO_MANIFEST_DIR"), "/src/dialogue/examples");
-    let mut lines = Vec::new();
-    for entry in std::fs::read_dir(folder).unwrap() {
-        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
-        lines.extend(text.lines().filter_map(|l| l.splitn(3, '\t').nth(2)).map(str::to_owned));
-    }
-    lines
+fn utterances() -> Vec<&'static str> {
+    EXAMPLES.iter().flat_map(|file| labelled(file)).map(|(_, _, utterance)| utterance).collect()
 }
 
 fn understand(c: &mut Criterion) {

@@ -4,17 +4,14 @@
 
 use std::collections::BTreeMap;
 
-use caly_core::dialogue::{Intent, Rules};
+use caly_core::dialogue::{Rules, labelled};
 
 /// Right and total per language, and the misses.
 fn score(rules: &Rules, paths: &[String]) -> (BTreeMap<String, (usize, usize)>, Vec<String>) {
     let (mut scores, mut misses) = (BTreeMap::new(), Vec::new());
     for path in paths {
-        for line in std::fs::read_to_string(path).unwrap().lines().filter(|l| !l.is_empty()) {
-            let [language, intent, utterance] = line.splitn(3, '\t').collect::<Vec<_>>()[..] else {
-                panic!("{path}: expected `language<TAB>intent<TAB>utterance`: {line}")
-            };
-            let expected: Intent = intent.parse().unwrap_or_else(|e| panic!("{path}: {e}: {line}"));
+        let file = std::fs::read_to_string(path).unwrap();
+        for (language, expected, utterance) in labelled(&file) {
             let understood = rules.understand(utterance);
             let (right, total) = scores.entry(language.to_owned()).or_insert((0, 0));
             *total += 1;

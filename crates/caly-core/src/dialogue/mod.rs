@@ -12,6 +12,7 @@ mod words;
 use serde::Serialize;
 
 pub use entities::Entities;
+pub use model::{EXAMPLES, labelled};
 
 use crate::{Language, choice};
 
@@ -119,8 +120,8 @@ impl Rules {
         let numbers = numbers::NumberWords::new();
         let examples: Vec<(Intent, Vec<words::Word>)> = model::EXAMPLES
             .iter()
-            .flat_map(|file| model::labelled(file))
-            .map(|(intent, text)| {
+            .flat_map(|file| labelled(file))
+            .map(|(_, intent, text)| {
                 let words = words::words(text);
                 (intent, request_words(&words, &entities::numbers(&words, &numbers)))
             })

@@ -35,15 +35,15 @@ pub const EXAMPLES: [&str; 19] = [
     include_str!("examples/unseen-1-hi.tsv"),
 ];
 
-/// The labelled lines of one examples file: (intent, utterance). A malformed line is a bug in
-/// the shipped file (a unit test reads them all).
-pub fn labelled(file: &str) -> impl Iterator<Item = (Intent, &str)> {
+/// The labelled lines of a file of examples: (language, intent, utterance). A malformed line is a
+/// bug in the file (the tests read every shipped one).
+pub fn labelled(file: &str) -> impl Iterator<Item = (&str, Intent, &str)> {
     file.lines().filter(|line| !line.is_empty()).map(|line| {
-        let mut fields = line.splitn(3, '\t').skip(1);
-        let (Some(intent), Some(utterance)) = (fields.next(), fields.next()) else {
+        let mut fields = line.splitn(3, '\t');
+        let (Some(language), Some(intent), Some(utterance)) = (fields.next(), fields.next(), fields.next()) else {
             panic!("expected `language<TAB>intent<TAB>utterance`: {line}")
         };
-        (intent.parse().unwrap_or_else(|_| panic!("unknown intent: {line}")), utterance)
+        (language, intent.parse().unwrap_or_else(|_| panic!("unknown intent: {line}")), utterance)
     })
 }
 
@@ -128,7 +128,7 @@ mod tests {
 
     fn model(files: &[&str]) -> Model {
         let examples: Vec<(Intent, Vec<Word>)> =
-            files.iter().flat_map(|file| labelled(file)).map(|(intent, text)| (intent, words(text))).collect();
+            files.iter().flat_map(|file| labelled(file)).map(|(_, intent, text)| (intent, words(text))).collect();
         Model::train(examples.iter().map(|(intent, words)| (*intent, words.as_slice())))
     }
 
@@ -155,7 +155,7 @@ mod tests {
                 EXAMPLES.iter().enumerate().filter(|&(i, _)| i != held_out).map(|(_, f)| *f).collect();
             let model = model(&others);
             let (mut file_right, mut file_total) = (0, 0);
-            for (intent, text) in labelled(file) {
+            for (_, intent, text) in labelled(file) {
                 file_total += 1;
                 file_right += usize::from(model.classify(&words(text), &[]).is_some_and(|(guess, _)| guess == intent));
             }

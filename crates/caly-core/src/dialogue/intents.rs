@@ -15,9 +15,10 @@ struct Phrase {
 
 pub struct Lexicon {
     phrases: Vec<Phrase>,
-    /// Phrases by their first word's key; phrases whose first word is a prefix are in `by_prefix`.
+    /// Phrases by their first word's key; phrases whose first word is a prefix are in `by_prefix`,
+    /// by the prefix's first letter.
     by_first: HashMap<String, Vec<usize>>,
-    by_prefix: Vec<usize>,
+    by_prefix: HashMap<char, Vec<usize>>,
 }
 
 /// In a phrase, up to `GAP_WORDS` words of any kind ("send .. back": "send this item back").
@@ -37,7 +38,7 @@ const SHORT: usize = 4;
 impl Lexicon {
     /// Reads `lexicon.txt`; a malformed line is a bug in the shipped file (a unit test reads it).
     pub fn new() -> Self {
-        let mut lexicon = Self { phrases: Vec::new(), by_first: HashMap::new(), by_prefix: Vec::new() };
+        let mut lexicon = Self { phrases: Vec::new(), by_first: HashMap::new(), by_prefix: HashMap::new() };
         // Two spellings of one phrase share a key and would count twice.
         let mut seen = std::collections::HashSet::new();
         for (number, line) in include_str!("lexicon.txt").lines().enumerate() {
@@ -70,8 +71,9 @@ impl Lexicon {
                 bad("the same phrase (by sound key) is already listed for this intent")
             }
             let index = lexicon.phrases.len();
-            if words[0].ends_with('*') {
-                lexicon.by_prefix.push(index);
+            if let Some(stem) = words[0].strip_suffix('*') {
+                let first = stem.chars().next().unwrap_or_else(|| bad("`*` ends a word, it is not one"));
+                lexicon.by_prefix.entry(first).or_default().push(index);
             } else {
                 lexicon.by_first.entry(words[0].clone()).or_default().push(index);
             }
@@ -82,21 +84,24 @@ impl Lexicon {
 
     /// The winning intent, a confidence in 0–1, and every intent found, best first.
     pub fn classify(&self, words: &[Word]) -> (Intent, f32, Vec<Intent>) {
-        let mut matched = vec![false; self.phrases.len()];
+        // The phrases found, by index: a handful, against a lexicon of hundreds.
+        let mut matched: Vec<usize> = Vec::new();
         let mut opener = None;
         for start in 0..words.len() {
-            let candidates = self.by_first.get(&words[start].key).into_iter().flatten().chain(&self.by_prefix);
+            let key = &words[start].key;
+            let prefixed = key.chars().next().and_then(|first| self.by_prefix.get(&first));
+            let candidates = self.by_first.get(key).into_iter().chain(prefixed).flatten();
             for &index in candidates {
                 let phrase = &self.phrases[index];
                 let yes_or_no = matches!(phrase.intent, Intent::Yes | Intent::No);
                 let opening_only = yes_or_no || phrase.intent == Intent::Greeting;
-                if matched[index] || (opening_only && start >= ANSWER_REACH && words.len() > SHORT) {
+                if matched.contains(&index) || (opening_only && start >= ANSWER_REACH && words.len() > SHORT) {
                     continue;
                 }
                 let remedy = matches!(phrase.intent, Intent::Return | Intent::Exchange | Intent::Refund);
                 let found = match_length(&phrase.words, &words[start..]);
                 if found.is_some_and(|length| !(remedy && set_aside(words, start, start + length))) {
-                    matched[index] = true;
+                    matched.push(index);
                     if yes_or_no && start == 0 {
                         opener = Some(phrase.intent);
                     }
@@ -104,7 +109,7 @@ impl Lexicon {
             }
         }
         let mut scores: Vec<(Intent, i32)> = Vec::new();
-        for (phrase, _) in self.phrases.iter().zip(&matched).filter(|(_, m)| **m) {
+        for phrase in matched.iter().map(|&index| &self.phrases[index]) {
             match scores.iter_mut().find(|(intent, _)| *intent == phrase.intent) {
                 Some((_, score)) => *score += phrase.weight,
                 None => scores.push((phrase.intent, phrase.weight)),

@@ -5,7 +5,10 @@
 //! for. Written here rather than taken from a crate: it is a few dozen lines over our own word
 //! keys, and a general ML crate would bring far more than it needs.
 
-use std::collections::{HashMap, HashSet};
+use std::{
+    collections::HashMap,
+    hash::{DefaultHasher, Hasher},
+};
 
 use super::{Intent, words::Word};
 
@@ -47,51 +50,46 @@ pub fn labelled(file: &str) -> impl Iterator<Item = (&str, Intent, &str)> {
     })
 }
 
+/// Per intent, in the order of `Intent::ALL` (which is the enum's own, so `intent as usize`
+/// indexes it).
+type PerIntent<T> = Vec<T>;
+
 pub struct Model {
-    intents: Vec<Intent>,
-    /// The log-likelihood of each feature seen in training, per intent (in `intents` order).
-    weights: HashMap<String, Vec<f32>>,
+    /// Intents without an example are never guessed.
+    trained: PerIntent<bool>,
+    /// The log-likelihood per intent of each feature seen in training.
+    weights: HashMap<u64, PerIntent<f32>>,
 }
 
 impl Model {
     /// Counts in how many examples of each intent every feature occurs.
     pub fn train<'a>(examples: impl IntoIterator<Item = (Intent, &'a [Word])>) -> Self {
-        let mut intents = Vec::new();
-        let mut counts: HashMap<String, Vec<u32>> = HashMap::new();
-        let mut totals: Vec<u32> = Vec::new();
+        let mut counts: HashMap<u64, PerIntent<u32>> = HashMap::new();
+        let mut totals = vec![0u32; Intent::ALL.len()];
+        let mut trained = vec![false; Intent::ALL.len()];
         for (intent, words) in examples {
-            let at = intents.iter().position(|&known| known == intent).unwrap_or_else(|| {
-                intents.push(intent);
-                totals.push(0);
-                intents.len() - 1
-            });
+            let at = intent as usize;
+            trained[at] = true;
             for feature in features(words) {
-                let count = counts.entry(feature).or_default();
-                count.resize(intents.len(), 0);
-                count[at] += 1;
+                counts.entry(feature).or_insert_with(|| vec![0; Intent::ALL.len()])[at] += 1;
                 totals[at] += 1;
             }
         }
         let vocabulary = counts.len() as f32;
+        let likelihood = |(&count, &total): (&u32, &u32)| {
+            ((count as f32 + SMOOTHING) / (total as f32 + SMOOTHING * vocabulary)).ln()
+        };
         let weights = counts
             .into_iter()
-            .map(|(feature, mut count)| {
-                count.resize(intents.len(), 0);
-                let weights = count
-                    .iter()
-                    .zip(&totals)
-                    .map(|(&c, &total)| ((c as f32 + SMOOTHING) / (total as f32 + SMOOTHING * vocabulary)).ln())
-                    .collect();
-                (feature, weights)
-            })
+            .map(|(feature, count)| (feature, count.iter().zip(&totals).map(likelihood).collect()))
             .collect();
-        Self { intents, weights }
+        Self { trained, weights }
     }
 
     /// The likeliest intent of those given (of all, when none are) and its probability among
     /// them, or `None` when no feature of the words was seen in training.
     pub fn classify(&self, words: &[Word], among: &[Intent]) -> Option<(Intent, f32)> {
-        let mut scores = vec![0.0f32; self.intents.len()];
+        let mut scores = vec![0.0f32; Intent::ALL.len()];
         let mut known = false;
         for feature in features(words) {
             if let Some(weights) = self.weights.get(&feature) {
@@ -99,25 +97,33 @@ impl Model {
                 scores.iter_mut().zip(weights).for_each(|(score, weight)| *score += weight);
             }
         }
-        let allowed = |at: &usize| among.is_empty() || among.contains(&self.intents[*at]);
-        let candidates = || scores.iter().enumerate().filter(|(at, _)| allowed(at));
+        let allowed = |at: usize| self.trained[at] && (among.is_empty() || among.contains(&Intent::ALL[at]));
+        let candidates = || scores.iter().enumerate().filter(|&(at, _)| allowed(at));
         let (best, &top) = candidates().max_by(|a, b| a.1.total_cmp(b.1))?;
         let total: f32 = candidates().map(|(_, score)| (score - top).exp()).sum();
-        known.then(|| (self.intents[best], 1.0 / total))
+        known.then(|| (Intent::ALL[best], 1.0 / total))
     }
 }
 
 /// Each word that is not a number, and its three- and four-letter pieces with the word's edges
-/// marked (`<to`, `ta>`), once each.
-fn features(words: &[Word]) -> HashSet<String> {
-    let mut features = HashSet::new();
+/// marked (`<to`, `ta>`), once each, hashed (one text hashes alike as a word or a piece), in a
+/// fixed order so that scores add up the same way every time.
+fn features(words: &[Word]) -> Vec<u64> {
+    let hash = |letters: &mut dyn Iterator<Item = char>| {
+        let mut hasher = DefaultHasher::new();
+        letters.for_each(|letter| hasher.write_u32(letter.into()));
+        hasher.finish()
+    };
+    let mut features = Vec::new();
     for word in words.iter().filter(|word| !word.is_number()) {
         let letters: Vec<char> = std::iter::once('<').chain(word.key.chars()).chain(std::iter::once('>')).collect();
         for size in [3, 4] {
-            features.extend(letters.windows(size).map(|piece| piece.iter().collect::<String>()));
+            features.extend(letters.windows(size).map(|piece| hash(&mut piece.iter().copied())));
         }
-        features.insert(word.key.clone());
+        features.push(hash(&mut word.key.chars()));
     }
+    features.sort_unstable();
+    features.dedup();
     features
 }
 
@@ -130,6 +136,11 @@ mod tests {
         let examples: Vec<(Intent, Vec<Word>)> =
             files.iter().flat_map(|file| labelled(file)).map(|(_, intent, text)| (intent, words(text))).collect();
         Model::train(examples.iter().map(|(intent, words)| (*intent, words.as_slice())))
+    }
+
+    #[test]
+    fn intents_are_indexed_by_their_place_in_all() {
+        assert!(Intent::ALL.iter().enumerate().all(|(at, &intent)| intent as usize == at));
     }
 
     #[test]

@@ -6,14 +6,17 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 
 const X_POWERED_BY: HeaderName = HeaderName::from_static("x-powered-by");
 
+/// The headers, as a map that each response's own headers are laid over.
 #[derive(Debug, Clone)]
-pub struct SecurityHeaders(Vec<(HeaderName, HeaderValue)>);
+pub struct SecurityHeaders(HeaderMap);
 
 impl SecurityHeaders {
     /// The set for a JSON API: nothing may be framed, embedded, sniffed or cached.
     pub fn api() -> Self {
         let set = |name: HeaderName, value: &'static str| (name, HeaderValue::from_static(value));
-        Self(vec![
+        // Room for the response's own headers, so that laying them over does not grow the map.
+        let mut headers = HeaderMap::with_capacity(24);
+        headers.extend([
             set(header::CONTENT_SECURITY_POLICY, "default-src 'none'; frame-ancestors 'none'"),
             set(header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
             set(header::X_FRAME_OPTIONS, "DENY"),
@@ -22,16 +25,32 @@ impl SecurityHeaders {
             set(HeaderName::from_static("cross-origin-opener-policy"), "same-origin"),
             set(HeaderName::from_static("cross-origin-resource-policy"), "same-origin"),
             set(header::CACHE_CONTROL, "no-store"),
-        ])
+        ]);
+        Self(headers)
     }
 
+    /// Starts from a copy of the set and moves the response's headers over it, so that a
+    /// handler's own value replaces ours: a response usually has two or three headers, and this
+    /// costs that many insertions instead of one lookup per header of the set (`callgrind`).
     pub fn apply(&self, headers: &mut HeaderMap) {
-        headers.reserve(self.0.len());
-        for (name, value) in &self.0 {
-            headers.entry(name).or_insert_with(|| value.clone());
+        let own = std::mem::replace(headers, self.0.clone());
+        let mut current: Option<HeaderName> = None;
+        for (name, value) in own {
+            // `None` stands for another value of the name before.
+            let first = name.is_some();
+            if name.is_some() {
+                current = name;
+            }
+            let Some(name) = &current else { continue };
+            if name == header::SERVER || name == X_POWERED_BY {
+                continue;
+            }
+            if first {
+                headers.insert(name.clone(), value);
+            } else {
+                headers.append(name.clone(), value);
+            }
         }
-        headers.remove(header::SERVER);
-        headers.remove(X_POWERED_BY);
     }
 }
 
@@ -48,5 +67,20 @@ mod tests {
         assert_eq!(headers[header::CACHE_CONTROL], "max-age=60");
         assert_eq!(headers[header::X_FRAME_OPTIONS], "DENY");
         assert!(!headers.contains_key(header::SERVER));
+    }
+
+    #[test]
+    fn keeps_every_value_of_a_repeated_header() {
+        let mut headers = HeaderMap::new();
+        headers.append(header::SET_COOKIE, HeaderValue::from_static("a=1"));
+        headers.append(header::SET_COOKIE, HeaderValue::from_static("b=2"));
+        headers.insert(X_POWERED_BY, HeaderValue::from_static("php"));
+        headers.append(header::VARY, HeaderValue::from_static("origin"));
+        SecurityHeaders::api().apply(&mut headers);
+        let cookies: Vec<_> = headers.get_all(header::SET_COOKIE).iter().collect();
+        assert_eq!(cookies, ["a=1", "b=2"]);
+        assert_eq!(headers[header::VARY], "origin");
+        assert!(!headers.contains_key(X_POWERED_BY));
+        assert_eq!(headers.len(), 8 + 3);
     }
 }

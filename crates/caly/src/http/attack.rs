@@ -4,8 +4,7 @@
 
 use axum::{
     body::Body,
-    extract::{MatchedPath, Request, State},
-    middleware::Next,
+    extract::{MatchedPath, Request},
     response::{IntoResponse, Response},
 };
 use caly_guard::{
@@ -40,11 +39,15 @@ impl AttackGuard {
     }
 }
 
-/// Middleware. The body is read (within the body limit) so that JSON fields can be inspected
-/// one by one, then handed on unchanged.
-pub async fn inspect(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// The body is read (within the body limit) so that JSON fields can be inspected one by one,
+/// then handed on unchanged to `next`.
+pub async fn inspect<F: Future<Output = Response>>(
+    state: &AppState,
+    request: Request,
+    next: impl FnOnce(Request) -> F,
+) -> Response {
     let Some(guard) = state.attack_guard.as_deref() else {
-        return next.run(request).await;
+        return next(request).await;
     };
     let (parts, body) = request.into_parts();
     let limit = parts.extensions.get::<BodyLimit>().map_or(usize::MAX, |limit| limit.0);
@@ -64,18 +67,18 @@ pub async fn inspect(State(state): State<AppState>, request: Request, next: Next
         let route = parts.extensions.get::<MatchedPath>().map(|path| path.as_str().to_owned());
         let mode = guard.config.mode_of(finding.class);
         // Boxed: the rare path would otherwise enlarge every request's future.
-        if let Err(error) = Box::pin(report(&state, &parts, route.as_deref(), &finding, mode)).await {
+        if let Err(error) = Box::pin(report(state, &parts, route.as_deref(), &finding, mode)).await {
             return error.into_response();
         }
         let mut response = if mode == Mode::Block {
             ApiError::AttackBlocked { rule: finding.rule }.into_response()
         } else {
-            next.run(Request::from_parts(parts, Body::from(bytes))).await
+            next(Request::from_parts(parts, Body::from(bytes))).await
         };
         response.extensions_mut().insert(AttackFlagged);
         return response;
     }
-    next.run(Request::from_parts(parts, Body::from(bytes))).await
+    next(Request::from_parts(parts, Body::from(bytes))).await
 }
 
 /// One log line, one metric sample and one audit row per finding; the audit row must be

@@ -4,9 +4,8 @@
 use std::{sync::Arc, time::Duration};
 
 use axum::{
-    extract::{MatchedPath, Request, State},
+    extract::{MatchedPath, Request},
     http::header,
-    middleware::Next,
     response::{IntoResponse, Response},
 };
 use caly_guard::{
@@ -47,10 +46,14 @@ pub struct Limits {
     pub audited_refusals: moka::sync::Cache<String, ()>,
 }
 
-/// Middleware: sheds load over the concurrency limit, refuses a declared `Content-Length` over
-/// the body limit before reading anything (bodies without a length are cut by
-/// `DefaultBodyLimit` as they stream in), and answers 503 `timeout` past the request timeout.
-pub async fn enforce(State(limits): State<Arc<Limits>>, mut request: Request, next: Next) -> Response {
+/// Sheds load over the concurrency limit, refuses a declared `Content-Length` over the body
+/// limit before reading anything (bodies without a length are cut by `DefaultBodyLimit` as they
+/// stream in), and answers 503 `timeout` past the request timeout; `next` serves the rest.
+pub async fn enforce<F: Future<Output = Response>>(
+    limits: &Limits,
+    mut request: Request,
+    next: impl FnOnce(Request) -> F,
+) -> Response {
     let Ok(_slot) = limits.slots.clone().try_acquire_owned() else {
         return ApiError::Overloaded.into_response();
     };
@@ -71,7 +74,7 @@ pub async fn enforce(State(limits): State<Arc<Limits>>, mut request: Request, ne
     if let Some((policy, decision @ Decision::Limited { retry_after }, key)) = decision {
         let context = AuditContext::from_request(request.headers(), request.extensions());
         // Boxed: the rare path would otherwise enlarge every request's future.
-        if let Err(error) = Box::pin(audit_refusal(&limits, context, policy.name, key, retry_after)).await {
+        if let Err(error) = Box::pin(audit_refusal(limits, context, policy.name, key, retry_after)).await {
             return error.into_response();
         }
         let mut response = ApiError::RateLimited { retry_after_secs: retry_after.as_secs() + 1 }.into_response();
@@ -85,7 +88,7 @@ pub async fn enforce(State(limits): State<Arc<Limits>>, mut request: Request, ne
         return ApiError::PayloadTooLarge { limit: limits.body_bytes }.into_response();
     }
     request.extensions_mut().insert(BodyLimit(limits.body_bytes));
-    let mut response = match tokio::time::timeout(limits.timeout, next.run(request)).await {
+    let mut response = match tokio::time::timeout(limits.timeout, next(request)).await {
         Ok(response) => response,
         Err(_) => ApiError::Timeout.into_response(),
     };

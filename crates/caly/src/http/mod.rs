@@ -13,6 +13,7 @@ pub mod audit_log;
 pub mod calls;
 pub mod error;
 pub mod extract;
+mod guard;
 pub mod health;
 pub mod identity;
 pub mod limits;
@@ -28,9 +29,7 @@ use std::{any::Any, sync::Arc};
 
 use axum::{
     Router,
-    extract::DefaultBodyLimit,
     http::StatusCode,
-    middleware::from_fn_with_state,
     response::{IntoResponse, Response},
 };
 use caly_guard::{
@@ -122,12 +121,7 @@ pub fn app(state: AppState, extra: Router<AppState>) -> Edge<Router> {
             .time_to_live(std::time::Duration::from_secs(60))
             .build(),
     });
-    let limits_for_telephony = limits.clone();
-    let api = Router::from(api)
-        .merge(extra)
-        .layer(from_fn_with_state(state.clone(), attack::inspect))
-        .layer(DefaultBodyLimit::max(http.body_limit_bytes))
-        .layer(from_fn_with_state(limits, limits::enforce));
+    let api = Router::from(api).merge(extra).layer(guard::GuardLayer::api(limits.clone(), state.clone()));
 
     let observer = state.clone();
     let edge = EdgeLayer {
@@ -145,9 +139,7 @@ pub fn app(state: AppState, extra: Router<AppState>) -> Edge<Router> {
     };
     // Carrier routes prove who sent them (signatures, Basic credentials, one-time tokens) before
     // reading anything, so the attack detector, made for requests nobody vouches for, stays out.
-    let telephony = Router::from(telephony)
-        .layer(DefaultBodyLimit::max(http.body_limit_bytes))
-        .layer(from_fn_with_state(limits_for_telephony, limits::enforce));
+    let telephony = Router::from(telephony).layer(guard::GuardLayer::carrier(limits));
     let router = Router::from(probes)
         .merge(api)
         .merge(telephony)

@@ -16,7 +16,7 @@ use super::{Intent, words::Word};
 const SMOOTHING: f32 = 0.3;
 
 /// The shipped examples, `language<TAB>intent<TAB>utterance` a line.
-pub const EXAMPLES: [&str; 22] = [
+pub const EXAMPLES: [&str; 25] = [
     include_str!("examples/heldout-en.tsv"),
     include_str!("examples/heldout-hinglish.tsv"),
     include_str!("examples/heldout-hi.tsv"),
@@ -39,6 +39,9 @@ pub const EXAMPLES: [&str; 22] = [
     include_str!("examples/unseen-2-en.tsv"),
     include_str!("examples/unseen-2-hinglish.tsv"),
     include_str!("examples/unseen-2-hi.tsv"),
+    include_str!("examples/unseen-3-en.tsv"),
+    include_str!("examples/unseen-3-hinglish.tsv"),
+    include_str!("examples/unseen-3-hi.tsv"),
 ];
 
 /// The labelled lines of a file of examples: (language, intent, utterance). A malformed line is a

@@ -2,18 +2,11 @@
 //! one line, metrics callback) → security headers and HSTS → problem rendering → panic catching,
 //! around the whole router.
 //!
-//! One hand-written service instead of a stack of `from_fn` layers because every such layer
-//! boxes the inner service and its future per request; here a request costs one allocation for
-//! the whole envelope. The steps stay in their own modules.
+//! One [`Step`] instead of a stack of `from_fn` layers because every such layer boxes the inner
+//! service and its future per request; here a request costs one allocation for the whole
+//! envelope. The steps stay in their own modules.
 
-use std::{
-    any::Any,
-    convert::Infallible,
-    net::SocketAddr,
-    panic::AssertUnwindSafe,
-    sync::Arc,
-    task::{Context, Poll},
-};
+use std::{any::Any, net::SocketAddr, panic::AssertUnwindSafe, sync::Arc};
 
 use axum::{
     extract::{ConnectInfo, Request},
@@ -24,7 +17,11 @@ use tower::{Layer, Service};
 use tracing::Instrument;
 
 use crate::{
-    client_ip::TrustedProxies, problem, request_id, request_log, security_headers::SecurityHeaders, transport,
+    around::{Around, Step},
+    client_ip::TrustedProxies,
+    problem, request_id, request_log,
+    security_headers::SecurityHeaders,
+    transport,
 };
 
 /// Turns a panic's payload into the response to send.
@@ -39,39 +36,25 @@ pub struct EdgeLayer {
     pub on_panic: Arc<OnPanic>,
 }
 
+/// The edge around a service; its settings are behind an `Arc` because every request takes a
+/// copy.
+pub type Edge<S> = Around<S, Arc<EdgeLayer>>;
+
 impl<S> Layer<S> for EdgeLayer {
     type Service = Edge<S>;
 
     fn layer(&self, inner: S) -> Edge<S> {
-        Edge { inner, config: Arc::new(self.clone()) }
+        Around::new(inner, Arc::new(self.clone()))
     }
 }
 
-#[derive(Clone)]
-pub struct Edge<S> {
-    inner: S,
-    /// Behind an `Arc`: every request takes a copy.
-    config: Arc<EdgeLayer>,
-}
-
-impl<S> Service<Request> for Edge<S>
+impl<S> Step<S> for Arc<EdgeLayer>
 where
-    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S: Service<Request, Response = Response, Error = std::convert::Infallible> + Send + 'static,
     S::Future: Send,
 {
-    type Response = Response;
-    type Error = Infallible;
-    type Future = BoxFuture<'static, Result<Response, Infallible>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, mut request: Request) -> Self::Future {
-        // The instance that was polled ready serves this request; a fresh clone takes its place.
-        let fresh = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, fresh);
-        let config = self.config.clone();
+    fn run(&self, mut request: Request, mut inner: S) -> BoxFuture<'static, Response> {
+        let config = self.clone();
         Box::pin(async move {
             let id = request_id::assign(&mut request);
             let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(peer)| peer.ip());
@@ -101,7 +84,7 @@ where
             transport::add_hsts(https, response.headers_mut());
             request_id::echo(&mut response, id);
             entry.finish(&response, &config.log);
-            Ok(response)
+            response
         })
     }
 }

@@ -4,6 +4,7 @@
 //! leave as [`Problem`]s that [`problem::render_problems`] turns into RFC 9457 bodies in one place.
 
 pub mod anomaly;
+pub mod around;
 pub mod client_ip;
 pub mod detector;
 pub mod edge;

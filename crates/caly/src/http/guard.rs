@@ -1,21 +1,18 @@
 //! The routed part of the guard stack as one layer: request limits, then (on API routes) the
 //! attack detector, then the body limit, around each route.
 //!
-//! One hand-written service rather than a `from_fn` layer per step: axum wraps every route
-//! once per `Router::layer` and copies that wrapper for each request, and `from_fn` boxes its
-//! future and the rest of the stack again; as three layers they cost about 4,000 instructions
-//! more a request (`callgrind`, BENCHMARKS.md).
+//! One [`Step`] rather than a `from_fn` layer per step: axum wraps every route once per
+//! `Router::layer` and copies that wrapper for each request, and `from_fn` boxes its future and
+//! the rest of the stack again; as three layers they cost about 4,000 instructions more a request
+//! (`callgrind`, BENCHMARKS.md).
 
-use std::{
-    convert::Infallible,
-    sync::Arc,
-    task::{Context, Poll},
-};
+use std::{convert::Infallible, sync::Arc};
 
 use axum::{
     extract::{DefaultBodyLimit, Request},
     response::Response,
 };
+use caly_guard::around::{Around, Step};
 use futures::future::BoxFuture;
 use tower::{Layer, Service};
 
@@ -42,51 +39,32 @@ impl GuardLayer {
 }
 
 impl<S> Layer<S> for GuardLayer {
-    type Service = Guard<<DefaultBodyLimit as Layer<S>>::Service>;
+    type Service = Around<<DefaultBodyLimit as Layer<S>>::Service, GuardLayer>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        let inner = DefaultBodyLimit::max(self.limits.body_bytes).layer(inner);
-        Guard { inner, layer: self.clone() }
+        Around::new(DefaultBodyLimit::max(self.limits.body_bytes).layer(inner), self.clone())
     }
 }
 
-#[derive(Clone)]
-pub struct Guard<S> {
-    inner: S,
-    layer: GuardLayer,
-}
-
-impl<S> Service<Request> for Guard<S>
+impl<S> Step<S> for GuardLayer
 where
-    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S: Service<Request, Response = Response, Error = Infallible> + Send + 'static,
     S::Future: Send,
 {
-    type Response = Response;
-    type Error = Infallible;
-    type Future = BoxFuture<'static, Result<Response, Infallible>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: Request) -> Self::Future {
-        // The instance that was polled ready serves this request; a fresh clone takes its place.
-        let fresh = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, fresh);
-        let GuardLayer { limits, detector } = self.layer.clone();
+    fn run(&self, request: Request, mut inner: S) -> BoxFuture<'static, Response> {
+        let GuardLayer { limits, detector } = self.clone();
         Box::pin(async move {
             let serve = |request| async move {
                 let Ok(response) = inner.call(request).await;
                 response
             };
-            let response = super::limits::enforce(&limits, request, |request| async move {
+            super::limits::enforce(&limits, request, |request| async move {
                 match &detector {
                     Some(state) => attack::inspect(state, request, serve).await,
                     None => serve(request).await,
                 }
             })
-            .await;
-            Ok(response)
+            .await
         })
     }
 }

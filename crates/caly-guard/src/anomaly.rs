@@ -153,8 +153,9 @@ pub struct Anomaly {
 }
 
 /// foldhash rather than the standard SipHash: every request is looked up by its address, path
-/// and route, and SipHash was most of that cost (`callgrind`). Its seed is still random per
-/// process, and every table here is bounded, so colliding keys cannot make one grow without end.
+/// and route, and SipHash showed in every request's profile (`callgrind`). Its seed is still
+/// random per process, and every table here is bounded, so colliding keys cannot make one grow
+/// without end.
 type Hashing = foldhash::fast::RandomState;
 
 pub struct AnomalyDetector {

@@ -51,7 +51,7 @@ idle=$(rss)
 peak=$idle
 ( while sleep 0.5; do r=$(rss) || exit 0; [ "$r" -gt "$(cat "$work/peak" 2>/dev/null || echo 0)" ] && echo "$r" >"$work/peak"; done ) &
 sampler=$!
-TWILIO_AUTH_TOKEN="$token" nice -n -10 "$caly" simulate --url "$base" --calls "$calls" \
+TWILIO_AUTH_TOKEN="$token" "$caly" simulate --url "$base" --calls "$calls" \
   --duration "${seconds}s" --ramp 10s "${simulate_args[@]}"
 kill $sampler 2>/dev/null || true
 peak=$(cat "$work/peak")

@@ -418,3 +418,32 @@ async fn pressing_zero_transfers_a_plivo_call_whose_dial_url_answers_the_escalat
     );
     assert_eq!(dial.text().await.unwrap(), expected);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn caly_simulate_places_signed_calls_and_measures_the_frames_it_hears() {
+    let app = TestApp::spawn(Engine::Sqlite).await;
+    let owner = app.sign_up("asha@example.in").await;
+    carrier::configure(&app, &owner, json!({})).await;
+    let args = caly::simulate::SimulateArgs {
+        url: app.url(""),
+        calls: 2,
+        duration: std::time::Duration::from_secs(3),
+        ramp: std::time::Duration::from_millis(100),
+        to: STORE_NUMBER.to_owned(),
+        account_sid: TWILIO_SID.to_owned(),
+        auth_token: TWILIO_TOKEN.to_owned(),
+        wav: None,
+        digits: Some("1007#".to_owned()),
+        json: true,
+    };
+    let report = caly::simulate::measure(&args).await.unwrap();
+    assert_eq!((report.calls, report.failed), (2, 0), "{:?}", report.errors);
+    assert_eq!(report.greeting_ms.count, 2, "both greetings heard");
+    let (stamped, read) = (&report.frame_interval_ms, &report.frame_interval_read_ms);
+    assert!(stamped.count > 50 && stamped.count == read.count, "{stamped:?} {read:?}");
+    assert!((19.0..=21.0).contains(&stamped.p50), "paced at 20 ms: {stamped:?}");
+    assert!((19.0..=21.0).contains(&read.p50), "paced at 20 ms: {read:?}");
+    assert!(report.frames_received >= stamped.count, "{report:?}");
+    let calls = app.get_json("/api/v1/calls", &owner.token).await;
+    assert_eq!(calls["items"].as_array().map(Vec::len), Some(2), "both calls stored: {calls}");
+}

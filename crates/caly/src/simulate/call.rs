@@ -1,15 +1,21 @@
 //! One simulated Twilio call: the webhook, the media socket, real-time caller audio, and the
 //! timings seen from the caller's side.
 
-use std::{path::Path, sync::Arc, time::Duration};
+use std::{
+    path::Path,
+    sync::Arc,
+    time::{Duration, SystemTime},
+};
 
 use anyhow::{Context, bail};
 use base64::{Engine, engine::general_purpose::STANDARD};
 use caly_telephony::twilio::signature;
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use tokio::{sync::Mutex, time::Instant};
+use tokio::{net::TcpStream, sync::Mutex, time::Instant};
 use tokio_tungstenite::tungstenite::{Message, protocol::WebSocketConfig};
+
+use super::stamped::StampedStream;
 
 pub struct Plan {
     pub base: String,
@@ -27,7 +33,10 @@ pub struct Plan {
 pub struct Measured {
     pub connect_ms: f64,
     pub greeting_ms: Option<f64>,
+    /// Between the kernel's receive stamps of consecutive agent frames.
     pub frame_intervals_ms: Vec<f64>,
+    /// Between the moments the simulator read them: its own scheduling delays included.
+    pub read_intervals_ms: Vec<f64>,
     pub turn_ms: Vec<f64>,
     pub frames: usize,
 }
@@ -35,7 +44,7 @@ pub struct Measured {
 /// What the reader needs from the writer: when the caller last stopped talking.
 #[derive(Default)]
 struct Shared {
-    speech_ended_at: Option<Instant>,
+    speech_ended_at: Option<SystemTime>,
 }
 
 /// What the simulator reads of the server's messages: their kind, and a mark's name to echo.
@@ -77,7 +86,13 @@ pub async fn place(plan: &Plan, n: usize) -> anyhow::Result<Measured> {
     // No Nagle: a carrier sends each 20 ms frame as it has it. A small read buffer: the
     // default 128 KiB is zeroed before every read, costly with hundreds of calls.
     let config = WebSocketConfig::default().read_buffer_size(8 * 1024);
-    let (socket, _) = tokio_tungstenite::connect_async_with_config(stream_url.as_str(), Some(config), true)
+    let url = url::Url::parse(&stream_url).context("stream URL")?;
+    anyhow::ensure!(url.scheme() == "ws", "the simulator speaks plain ws://, the stream URL is {stream_url}");
+    let host = url.host_str().context("no host in the stream URL")?;
+    let tcp = TcpStream::connect((host, url.port().unwrap_or(80))).await.context("media socket")?;
+    tcp.set_nodelay(true)?;
+    let (tcp, received) = StampedStream::new(tcp).context("receive timestamps")?;
+    let (socket, _) = tokio_tungstenite::client_async_with_config(stream_url.as_str(), tcp, Some(config))
         .await
         .context("media socket")?;
     let mut measured = Measured { connect_ms: ms(began.elapsed()), ..Measured::default() };
@@ -88,7 +103,7 @@ pub async fn place(plan: &Plan, n: usize) -> anyhow::Result<Measured> {
         "accountSid": plan.account_sid, "streamSid": stream_sid, "callSid": call_sid, "tracks": ["inbound"],
         "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1}}})))
         .await?;
-    let started = Instant::now();
+    let started = SystemTime::now();
     let shared = Arc::new(Mutex::new(Shared::default()));
     let sink = Arc::new(Mutex::new(sink));
 
@@ -96,25 +111,30 @@ pub async fn place(plan: &Plan, n: usize) -> anyhow::Result<Measured> {
         let (shared, sink, stream_sid) = (shared.clone(), sink.clone(), stream_sid.clone());
         async move {
             let mut measured = Measured::default();
-            let mut last_frame: Option<Instant> = None;
+            let mut last_frame: Option<(SystemTime, Instant)> = None;
             // The server ends the stream after `stop`; how it closes the socket is not measured.
             while let Some(Ok(message)) = stream.next().await {
                 let Message::Text(message) = message else { continue };
-                let now = Instant::now();
+                let (now, read) = (received.get(), Instant::now());
                 let message: Heard = serde_json::from_str(&message)?;
                 match message.event.as_str() {
                     "media" => {
                         measured.frames += 1;
                         match last_frame {
-                            Some(last) => measured.frame_intervals_ms.push(ms(now - last)),
-                            None if measured.greeting_ms.is_none() => measured.greeting_ms = Some(ms(now - started)),
+                            Some((last, last_read)) => {
+                                measured.frame_intervals_ms.push(ms_between(last, now));
+                                measured.read_intervals_ms.push(ms(read - last_read));
+                            }
+                            None if measured.greeting_ms.is_none() => {
+                                measured.greeting_ms = Some(ms_between(started, now))
+                            }
                             None => {
                                 if let Some(ended) = shared.lock().await.speech_ended_at.take() {
-                                    measured.turn_ms.push(ms(now - ended));
+                                    measured.turn_ms.push(ms_between(ended, now));
                                 }
                             }
                         }
-                        last_frame = Some(now);
+                        last_frame = Some((now, read));
                     }
                     // The utterance is over: the next frame starts a new one.
                     "mark" => {
@@ -162,7 +182,7 @@ pub async fn place(plan: &Plan, n: usize) -> anyhow::Result<Measured> {
                     pcm.resize(160, 0);
                 }
                 if phase == Some(TALK) {
-                    shared.lock().await.speech_ended_at = Some(Instant::now());
+                    shared.lock().await.speech_ended_at = Some(SystemTime::now());
                 }
                 ulaw.clear();
                 caly_audio::g711::encode_ulaw(&pcm, &mut ulaw);
@@ -185,6 +205,7 @@ pub async fn place(plan: &Plan, n: usize) -> anyhow::Result<Measured> {
     let heard = heard?;
     measured.greeting_ms = heard.greeting_ms;
     measured.frame_intervals_ms = heard.frame_intervals_ms;
+    measured.read_intervals_ms = heard.read_intervals_ms;
     measured.turn_ms = heard.turn_ms;
     measured.frames = heard.frames;
     Ok(measured)
@@ -196,6 +217,12 @@ fn text(message: Value) -> Message {
 
 fn ms(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1_000.0
+}
+
+/// Milliseconds from `earlier` to `later` on the wall clock, which the kernel's receive stamps
+/// are on; zero if the clock stepped back.
+fn ms_between(earlier: SystemTime, later: SystemTime) -> f64 {
+    ms(later.duration_since(earlier).unwrap_or_default())
 }
 
 /// The `<Stream url="…">` of a TwiML answer, unescaped.

@@ -4,6 +4,7 @@
 //! time, greeting latency, outbound frame intervals and per-turn latency as percentiles.
 
 mod call;
+mod stamped;
 
 use std::{path::PathBuf, time::Duration};
 
@@ -86,8 +87,11 @@ pub struct Report {
     pub failed: usize,
     pub connect_ms: Spread,
     pub greeting_ms: Spread,
-    /// Gaps between consecutive agent frames within an utterance.
+    /// Gaps between consecutive agent frames within an utterance, as the kernel received them
+    /// (on loopback: as the server sent them).
     pub frame_interval_ms: Spread,
+    /// The same gaps as the simulator read them, its own scheduling delays included.
+    pub frame_interval_read_ms: Spread,
     /// From the end of the caller's speech to the agent's first frame (includes the VAD's
     /// 500 ms end-of-speech wait).
     pub turn_ms: Spread,
@@ -96,6 +100,18 @@ pub struct Report {
 }
 
 pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
+    let report = measure(&args).await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_report(&report);
+    }
+    anyhow::ensure!(report.failed == 0, "{} of {} calls failed", report.failed, report.calls);
+    Ok(())
+}
+
+/// Places the calls and measures them.
+pub async fn measure(args: &SimulateArgs) -> anyhow::Result<Report> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let speech = match &args.wav {
         Some(path) => call::read_wav(path).with_context(|| format!("reading {}", path.display()))?,
@@ -120,7 +136,8 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
             call::place(&plan, n).await
         });
     }
-    let (mut connect, mut greeting, mut intervals, mut turns) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut connect, mut greeting, mut turns) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut intervals, mut read_intervals) = (Vec::new(), Vec::new());
     let (mut failed, mut frames, mut errors) = (0, 0, Vec::new());
     while let Some(done) = calls.join_next().await {
         match done? {
@@ -128,6 +145,7 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
                 connect.push(measured.connect_ms);
                 greeting.extend(measured.greeting_ms);
                 intervals.extend(measured.frame_intervals_ms);
+                read_intervals.extend(measured.read_intervals_ms);
                 turns.extend(measured.turn_ms);
                 frames += measured.frames;
             }
@@ -139,23 +157,17 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
             }
         }
     }
-    let report = Report {
+    Ok(Report {
         calls: args.calls,
         failed,
         connect_ms: Spread::of(connect),
         greeting_ms: Spread::of(greeting),
         frame_interval_ms: Spread::of(intervals),
+        frame_interval_read_ms: Spread::of(read_intervals),
         turn_ms: Spread::of(turns),
         frames_received: frames,
         errors,
-    };
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        print_report(&report);
-    }
-    anyhow::ensure!(report.failed == 0, "{} of {} calls failed", report.failed, report.calls);
-    Ok(())
+    })
 }
 
 /// When call `n` of `calls` starts within `ramp`: one per slot of `ramp / calls`, at a random
@@ -179,6 +191,7 @@ fn print_report(report: &Report) {
         ("connect", &report.connect_ms),
         ("greeting latency", &report.greeting_ms),
         ("frame interval", &report.frame_interval_ms),
+        ("  as read", &report.frame_interval_read_ms),
         ("turn latency", &report.turn_ms),
     ] {
         println!(

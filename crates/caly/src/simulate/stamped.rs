@@ -35,22 +35,27 @@ pub struct StampedStream {
 
 /// When the last segment of the stream's latest read arrived. Bytes that waited for the reader
 /// together share the later stamp (the kernel merges queued segments), so a stamp is never
-/// earlier than the truth.
+/// earlier than the truth. The kernel turns stamping on for the whole system a moment after the
+/// first socket asks (deferred work), so the first reads may come without a stamp.
 #[derive(Clone, Default)]
 pub struct ReceivedAt(Arc<AtomicU64>);
 
 impl ReceivedAt {
-    /// The kernel's stamp of the latest read, or now when there is none.
+    /// The kernel's stamp of the latest read, or now when it came without one.
     pub fn get(&self) -> SystemTime {
+        self.kernel().unwrap_or_else(SystemTime::now)
+    }
+
+    fn kernel(&self) -> Option<SystemTime> {
         match self.0.load(Ordering::Relaxed) {
-            0 => SystemTime::now(),
-            nanos => SystemTime::UNIX_EPOCH + Duration::from_nanos(nanos),
+            0 => None,
+            nanos => Some(SystemTime::UNIX_EPOCH + Duration::from_nanos(nanos)),
         }
     }
 
-    fn set(&self, stamp: &TimeSpec) {
-        let nanos = Duration::from(*stamp).as_nanos();
-        self.0.store(u64::try_from(nanos).unwrap_or(u64::MAX), Ordering::Relaxed);
+    fn set(&self, stamp: Option<&TimeSpec>) {
+        let nanos = stamp.map_or(0, |stamp| u64::try_from(Duration::from(*stamp).as_nanos()).unwrap_or(u64::MAX));
+        self.0.store(nanos, Ordering::Relaxed);
     }
 }
 
@@ -102,11 +107,11 @@ impl AsyncWrite for StampedStream {
 fn receive(socket: &TcpStream, buf: &mut [u8], control: &mut [u8], received: &ReceivedAt) -> io::Result<usize> {
     let mut iov = [io::IoSliceMut::new(buf)];
     let message = recvmsg::<()>(socket.as_raw_fd(), &mut iov, Some(control), MsgFlags::empty())?;
-    for control in message.cmsgs()? {
-        if let ControlMessageOwned::ScmTimestampns(stamp) = control {
-            received.set(&stamp);
-        }
-    }
+    let stamp = message.cmsgs()?.find_map(|control| match control {
+        ControlMessageOwned::ScmTimestampns(stamp) => Some(stamp),
+        _ => None,
+    });
+    received.set(stamp.as_ref());
     Ok(message.bytes)
 }
 
@@ -123,14 +128,23 @@ mod tests {
         let (client, accepted) = tokio::join!(TcpStream::connect(address), listener.accept());
         let (mut stream, received) = StampedStream::new(client.unwrap()).unwrap();
         let mut server = accepted.unwrap().0;
+        let mut buf = [0; 16];
+        // Until the kernel has turned stamping on (a moment after the first socket asks).
+        for _ in 0..200 {
+            server.write_all(b"x").await.unwrap();
+            stream.read_exact(&mut buf[..1]).await.unwrap();
+            if received.kernel().is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
         let sent = SystemTime::now();
         server.write_all(b"frame").await.unwrap();
         tokio::time::sleep(Duration::from_millis(200)).await;
-        let mut buf = [0; 16];
         let n = stream.read(&mut buf).await.unwrap();
         let read = SystemTime::now();
         assert_eq!(&buf[..n], b"frame");
-        let stamp = received.get();
+        let stamp = received.kernel().expect("the kernel stamps reads");
         assert!(stamp >= sent, "stamped before it was sent");
         assert!(read.duration_since(stamp).unwrap() >= Duration::from_millis(150), "stamped when read");
     }

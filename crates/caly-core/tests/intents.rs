@@ -45,7 +45,10 @@ fn check(files: &[&str], overall_floor: usize, language_floor: usize, minimum: u
 
 fn files_in(folder: &str) -> Vec<std::path::PathBuf> {
     let folder = format!("{}/{folder}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read_dir(&folder).unwrap().map(|entry| entry.unwrap().path()).collect()
+    let mut paths: Vec<_> = std::fs::read_dir(&folder).unwrap().map(|entry| entry.unwrap().path()).collect();
+    // In name order, so that the misses print the same way every run.
+    paths.sort();
+    paths
 }
 
 /// The files the engine is built from (`EXAMPLES`), which must be every file of the folder: one

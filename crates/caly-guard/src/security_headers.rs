@@ -38,9 +38,7 @@ impl SecurityHeaders {
         for (name, value) in own {
             // `None` stands for another value of the name before.
             let first = name.is_some();
-            if name.is_some() {
-                current = name;
-            }
+            current = name.or(current);
             let Some(name) = &current else { continue };
             if name == header::SERVER || name == X_POWERED_BY {
                 continue;

@@ -49,19 +49,14 @@ curl -fsS -X PUT "$base/api/v1/settings" -H "authorization: Bearer $access" -H '
 rss() { awk '/VmRSS/ {print $2}' "/proc/$server/status"; }
 idle=$(rss)
 peak=$idle
-# Each second, what could delay the server besides itself, next to its underruns: CPU stolen by
-# the host (ticks), the server's major page faults, and the kernel's pressure stall totals (µs).
-probe() {
-  echo "$(curl -fsS "$base/metrics" -H "authorization: Bearer $access" | awk '/^caly_pacing_underruns_total/ {n = $2} END {print n + 0}')" \
-    "$(awk '/^cpu / {print $9}' /proc/stat)" "$(awk '{print $12}' "/proc/$server/stat")" \
-    "$(for r in cpu io memory; do awk -F'total=' '/^some/ {printf "%s ", $2}' "/proc/pressure/$r" 2>/dev/null; done)"
-}
-( tick=0; while sleep 0.5; do
+( while sleep 0.5; do
     r=$(rss) || exit 0
     [ "$r" -gt "$(cat "$work/peak" 2>/dev/null || echo 0)" ] && echo "$r" >"$work/peak"
-    tick=$((tick + 1)); [ $((tick % 2)) -eq 0 ] && echo "$((tick / 2)) $(probe)" >>"$work/seconds"
   done ) &
 sampler=$!
+# Each second: the server's underruns and what else had the CPUs then (benches/probe.py).
+python3 benches/probe.py "$server" "$base/metrics" "$access" >"$work/probe" &
+probe=$!
 TWILIO_AUTH_TOKEN="$token" "$caly" simulate --url "$base" --calls "$calls" \
   --duration "${seconds}s" --ramp 10s "${simulate_args[@]}"
 kill $sampler 2>/dev/null || true
@@ -77,7 +72,6 @@ lateness=$(awk -F'[{}" ]+' '/^caly_pacing_lateness_seconds_bucket/ {le[n] = $3; 
 echo "server RSS: idle ${idle} KiB, peak ${peak} KiB, $(( (peak - idle) / calls )) KiB per call"
 echo "pacing underruns (server): ${underruns:-0}"
 echo "pacing lateness (server): $lateness"
-# Seconds in which frames went late, with what else happened then (deltas over that second).
-awk 'NR > 1 && $2 > u {printf "second %d: underruns +%d, steal +%d ticks, major faults +%d, pressure some: cpu +%d io +%d memory +%d ms\n",
-    $1, $2 - u, $3 - st, $4 - mf, ($5 - c) / 1000, ($6 - i) / 1000, ($7 - m) / 1000}
-  {u = $2; st = $3; mf = $4; c = $5; i = $6; m = $7}' "$work/seconds" | head -20
+kill $probe 2>/dev/null || true
+wait $probe 2>/dev/null || true
+cat "$work/probe"

@@ -14,6 +14,8 @@ import subprocess
 import sys
 import time
 
+from probe import threads
+
 PTRACE_SEIZE, PTRACE_INTERRUPT, PTRACE_DETACH = 0x4206, 0x4207, 17
 WALL = 0x40000000
 STALLS = 8
@@ -34,15 +36,8 @@ def server_pid():
 
 def runtime_threads(pid):
     """The two busiest Tokio threads: the runtime's workers (its blocking threads idle mostly)."""
-    threads = []
-    for tid in os.listdir(f"/proc/{pid}/task"):
-        with open(f"/proc/{pid}/task/{tid}/comm") as f:
-            name = f.read().strip()
-        with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
-            ran = int(f.read().split()[0])
-        if name.startswith("tokio"):
-            threads.append((ran, int(tid)))
-    return [tid for _, tid in sorted(threads)[-2:]]
+    busiest = sorted((run, tid) for tid, (name, run, _, _) in threads(pid).items() if name.startswith("tokio"))
+    return [tid for _, tid in busiest[-2:]]
 
 
 def main():

@@ -43,6 +43,13 @@ def threads(pid):
     return found
 
 
+def stat(pid):
+    """A process's name and the fields of /proc/PID/stat after it (the name may hold spaces)."""
+    with open(f"/proc/{pid}/stat") as f:
+        line = f.read()
+    return line[line.index("(") + 1 : line.rindex(")")], line[line.rindex(")") + 2 :].split()
+
+
 def processes():
     """Each process's (name, CPU ticks in user and system mode), by pid: a kernel worker's name
     changes with its work, and the server and the simulator are both `caly`."""
@@ -51,12 +58,9 @@ def processes():
         if not entry.isdigit():
             continue
         try:
-            with open(f"/proc/{entry}/stat") as f:
-                stat = f.read()
+            name, fields = stat(entry)
         except (FileNotFoundError, ProcessLookupError):
             continue
-        name = stat[stat.index("(") + 1 : stat.rindex(")")]
-        fields = stat[stat.rindex(")") + 2 :].split()
         ticks[int(entry)] = (name, int(fields[11]) + int(fields[12]))
     return ticks
 
@@ -79,14 +83,9 @@ def system():
     return {"steal": int(cpu[8]), **pressure, "written": int(vmstat["pgpgout"]), "dirty": int(vmstat["nr_dirty"])}
 
 
-def major_faults(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        return int(f.read().rsplit(")", 1)[1].split()[9])
-
-
 def sample(pid, url, token):
     return {"underruns": underruns(url, token), "threads": threads(pid), "processes": processes(),
-            "system": {**system(), "faults": major_faults(pid)}}
+            "system": {**system(), "faults": int(stat(pid)[1][9])}}
 
 
 def delta(now, before):
@@ -117,6 +116,11 @@ def report(second, d):
     print("  processes (ms on CPU): " + ", ".join(f"{name} {ms:.0f}" for name, ms in top if ms > 0))
 
 
+def server_cpu(d):
+    """The server's CPU time in the second: all its threads' time on a CPU."""
+    return sum(run for _, run, _, _ in d["threads"].values())
+
+
 def simulator(d, server):
     """The simulator's CPU time: the busiest `caly` process that is not the server."""
     return max((ms for name, ms in d["processes"].items() if name.startswith("caly[") and name != server), default=0)
@@ -141,14 +145,14 @@ def main():
     if not seconds:
         return
     bad = [(i + 1, d) for i, d in enumerate(seconds) if d["underruns"] > 0]
-    busy = sorted(range(len(seconds)), key=lambda i: sum(t[1] for t in seconds[i]["threads"].values()))
+    busy = sorted(range(len(seconds)), key=lambda i: server_cpu(seconds[i]))
     typical = busy[len(busy) // 2]
     server = f"caly[{pid}]"
     print("second  underruns  steal ms  cpu/io pressure ms  written MiB  dirty MiB  server/simulator CPU ms")
     for i, d in enumerate(seconds):
         s = d["system"]
         print(f"{i + 1:6}  {d['underruns']:9}  {s['steal']:8.0f}  {s['cpu']:8.0f}/{s['io']:<9.0f}  {s['written'] / 1024:11.1f}"
-              f"  {s['dirty']:9.1f}  {sum(t[1] for t in d['threads'].values()):.0f}/{simulator(d, server):.0f}")
+              f"  {s['dirty']:9.1f}  {server_cpu(d):.0f}/{simulator(d, server):.0f}")
     print("a typical second (median server CPU), for comparison:")
     report(typical + 1, seconds[typical])
     for second, d in bad[:10]:

@@ -18,12 +18,14 @@ TICK = os.sysconf("SC_CLK_TCK")
 
 
 def underruns(url, token):
+    """The server's underrun counters by cause: frames sent late, and slots starved of audio."""
+    counts = {"late": 0, "starved": 0}
     request = urllib.request.Request(url, headers={"authorization": f"Bearer {token}"})
     with urllib.request.urlopen(request, timeout=0.5) as response:
         for line in response.read().decode().splitlines():
-            if line.startswith("caly_pacing_underruns_total"):
-                return int(float(line.split()[1]))
-    return 0
+            if line.startswith('caly_pacing_underruns_total{cause="'):
+                counts[line.split('"')[1]] = int(float(line.split()[-1]))
+    return counts
 
 
 def threads(pid):
@@ -102,12 +104,14 @@ def delta(now, before):
     system["steal"] *= 1000 / TICK
     for k in ("cpu", "io", "memory"):
         system[k] /= 1000
-    return {"underruns": now["underruns"] - before["underruns"], "threads": threads, "processes": processes, "system": system}
+    underruns = {cause: n - before["underruns"][cause] for cause, n in now["underruns"].items()}
+    return {"underruns": underruns, "threads": threads, "processes": processes, "system": system}
 
 
 def report(second, d):
     s = d["system"]
-    print(f"second {second}: underruns +{d['underruns']}, steal {s['steal']:.0f} ms, server major faults {s['faults']}, "
+    late, starved = d["underruns"]["late"], d["underruns"]["starved"]
+    print(f"second {second}: underruns +{late} late +{starved} starved, steal {s['steal']:.0f} ms, server major faults {s['faults']}, "
           f"pressure some: cpu {s['cpu']:.0f} io {s['io']:.0f} memory {s['memory']:.0f} ms")
     busiest = sorted(d["threads"].items(), key=lambda t: -(t[1][1] + t[1][2]))[:6]
     print("  server threads (ms on CPU / ms waiting for one / voluntary switches): " + ", ".join(
@@ -144,14 +148,15 @@ def main():
         before = now
     if not seconds:
         return
-    bad = [(i + 1, d) for i, d in enumerate(seconds) if d["underruns"] > 0]
+    bad = [(i + 1, d) for i, d in enumerate(seconds) if sum(d["underruns"].values()) > 0]
     busy = sorted(range(len(seconds)), key=lambda i: server_cpu(seconds[i]))
     typical = busy[len(busy) // 2]
     server = f"caly[{pid}]"
-    print("second  underruns  steal ms  cpu/io pressure ms  written MiB  dirty MiB  server/simulator CPU ms")
+    print("second  underruns late/starved  steal ms  cpu/io pressure ms  written MiB  dirty MiB  server/simulator CPU ms")
     for i, d in enumerate(seconds):
         s = d["system"]
-        print(f"{i + 1:6}  {d['underruns']:9}  {s['steal']:8.0f}  {s['cpu']:8.0f}/{s['io']:<9.0f}  {s['written'] / 1024:11.1f}"
+        underrun = f"{d['underruns']['late']}/{d['underruns']['starved']}"
+        print(f"{i + 1:6}  {underrun:>22}  {s['steal']:8.0f}  {s['cpu']:8.0f}/{s['io']:<9.0f}  {s['written'] / 1024:11.1f}"
               f"  {s['dirty']:9.1f}  {server_cpu(d):.0f}/{simulator(d, server):.0f}")
     print("a typical second (median server CPU), for comparison:")
     report(typical + 1, seconds[typical])

@@ -62,7 +62,8 @@ TWILIO_AUTH_TOKEN="$token" "$caly" simulate --url "$base" --calls "$calls" \
 kill $sampler 2>/dev/null || true
 peak=$(cat "$work/peak")
 metrics=$(curl -fsS "$base/metrics" -H "authorization: Bearer $access")
-underruns=$(awk '/^caly_pacing_underruns_total/ {print $2}' <<<"$metrics")
+underruns=$(awk -F'"' '/^caly_pacing_underruns_total/ {split($3, n, " "); total += n[2]; by = by sprintf(", %s %d", $2, n[2])}
+  END {printf "%d%s", total, by}' <<<"$metrics")
 # The server's own view of its pacing: the histogram bucket each quantile falls in.
 lateness=$(awk -F'[{}" ]+' '/^caly_pacing_lateness_seconds_bucket/ {le[n] = $3; c[n++] = $4}
   /^caly_pacing_lateness_seconds_count/ {total = $2}

@@ -10,6 +10,27 @@ use std::{
 
 pub const FRAME: Duration = Duration::from_millis(20);
 
+/// Slots in which the caller heard a gap, by whose fault.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Underruns {
+    /// A frame was ready and left a whole slot late: the sender was not run in time.
+    pub late: u64,
+    /// No frame was ready while more audio of the utterance was on its way: its source (the
+    /// speech synthesiser) fell behind real time.
+    pub starved: u64,
+}
+
+impl Underruns {
+    /// What happened after `earlier`, a reading of the same pacer.
+    pub fn since(self, earlier: Underruns) -> Underruns {
+        Underruns { late: self.late - earlier.late, starved: self.starved - earlier.starved }
+    }
+
+    pub fn total(self) -> u64 {
+        self.late + self.starved
+    }
+}
+
 /// What leaves the pacer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Paced<M> {
@@ -25,12 +46,12 @@ pub struct Pacer<M> {
     slot: u32,
     /// More audio of the current utterance is on its way, so an empty queue is an underrun.
     streaming: bool,
-    underruns: u64,
+    underruns: Underruns,
 }
 
 impl<M> Pacer<M> {
     pub fn new(now: Instant) -> Self {
-        Self { queue: VecDeque::new(), origin: now, slot: 0, streaming: false, underruns: 0 }
+        Self { queue: VecDeque::new(), origin: now, slot: 0, streaming: false, underruns: Underruns::default() }
     }
 
     /// Queues a frame. Speech after a pause starts a new schedule at `now`; speech that follows
@@ -67,7 +88,7 @@ impl<M> Pacer<M> {
             Some(Paced::Frame(_)) if now >= self.due_at() => {
                 // A whole slot late: the carrier's playout buffer ran dry meanwhile.
                 if now >= self.due_at() + FRAME {
-                    self.underruns += 1;
+                    self.underruns.late += 1;
                 }
                 self.slot += 1;
                 self.queue.pop_front()
@@ -76,7 +97,7 @@ impl<M> Pacer<M> {
             None => {
                 if self.streaming && now >= self.due_at() + FRAME {
                     // The slot passed with nothing to send: the caller hears a gap.
-                    self.underruns += 1;
+                    self.underruns.starved += 1;
                     self.slot += 1;
                 }
                 None
@@ -102,7 +123,7 @@ impl<M> Pacer<M> {
 
     /// Slots that passed with audio still to come and none queued, and frames sent a whole
     /// slot late: either way the caller heard a gap.
-    pub fn underruns(&self) -> u64 {
+    pub fn underruns(&self) -> Underruns {
         self.underruns
     }
 
@@ -135,10 +156,10 @@ mod tests {
         assert_eq!(pacer.poll(t + ms(27)), Some(Paced::Frame(vec![1])));
         assert_eq!(pacer.next_deadline(), Some(t + ms(40)));
         assert_eq!(pacer.poll(t + ms(40)), Some(Paced::Frame(vec![2])));
-        assert_eq!(pacer.underruns(), 0);
+        assert_eq!(pacer.underruns(), Underruns::default());
         // A whole slot late is a gap the caller hears.
         assert_eq!(pacer.poll(t + ms(80)), Some(Paced::Frame(vec![3])));
-        assert_eq!(pacer.underruns(), 1);
+        assert_eq!(pacer.underruns(), Underruns { late: 1, starved: 0 });
         assert_eq!(pacer.poll(t + ms(80)), Some(Paced::Marker("end")));
         assert!(pacer.is_idle());
     }
@@ -164,9 +185,9 @@ mod tests {
         pacer.push_frame(vec![1], t);
         assert!(pacer.poll(t).is_some());
         assert_eq!(pacer.poll(t + ms(39)), None);
-        assert_eq!(pacer.underruns(), 0, "the slot is not over yet");
+        assert_eq!(pacer.underruns().total(), 0, "the slot is not over yet");
         assert_eq!(pacer.poll(t + ms(40)), None);
-        assert_eq!(pacer.underruns(), 1);
+        assert_eq!(pacer.underruns(), Underruns { late: 0, starved: 1 });
         pacer.push_frame(vec![2], t + ms(41));
         pacer.push_marker("u1");
         pacer.push_frame(vec![3], t + ms(41));

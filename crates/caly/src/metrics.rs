@@ -7,6 +7,7 @@ use std::{
     time::Duration,
 };
 
+use caly_audio::pacing::Underruns;
 use caly_engines::connections::ConnectionCaps;
 use prometheus_client::{
     collector::Collector,
@@ -54,6 +55,14 @@ struct MediaLabels {
     reason: &'static str,
 }
 
+const UNDERRUN_LATE: &str = "late";
+const UNDERRUN_STARVED: &str = "starved";
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct UnderrunLabels {
+    cause: &'static str,
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct StageLabels {
     stage: &'static str,
@@ -65,7 +74,7 @@ pub struct Metrics {
     turn_stages: Family<StageLabels, Histogram, fn() -> Histogram>,
     barge_in: Histogram,
     media_rejected: Family<MediaLabels, Counter>,
-    pacing_underruns: Counter,
+    pacing_underruns: Family<UnderrunLabels, Counter>,
     pacing_lateness: Histogram,
     registry: Arc<Registry>,
     requests: Family<HttpLabels, Counter>,
@@ -111,12 +120,17 @@ impl Metrics {
             "Media-stream messages that could not be read, by carrier and reason",
             media_rejected.clone(),
         );
-        let pacing_underruns = Counter::default();
+        let pacing_underruns = Family::<UnderrunLabels, Counter>::default();
         registry.register(
             "pacing_underruns",
-            "20 ms slots that passed mid-utterance with no agent audio ready",
+            "20 ms slots of agent audio the caller heard as a gap: a frame sent a whole slot late \
+             (cause late), or none ready while the synthesiser was still sending (cause starved)",
             pacing_underruns.clone(),
         );
+        // Both series exist from the start, so that a dashboard's rate reads 0 rather than nothing.
+        for cause in [UNDERRUN_LATE, UNDERRUN_STARVED] {
+            let _ = pacing_underruns.get_or_create(&UnderrunLabels { cause });
+        }
         // Fine below a slot, where the pacing targets are; a frame a slot late is an underrun.
         let pacing_lateness =
             Histogram::new([0.0005, 0.001, 0.002, 0.003, 0.004, 0.005, 0.006, 0.008, 0.01, 0.015, 0.02, 0.03, 0.05]);
@@ -201,8 +215,12 @@ impl Metrics {
         self.media_rejected.get_or_create(&MediaLabels { carrier, reason }).inc();
     }
 
-    pub fn pacing_underruns(&self, count: u64) {
-        self.pacing_underruns.inc_by(count);
+    pub fn pacing_underruns(&self, underruns: Underruns) {
+        for (cause, count) in [(UNDERRUN_LATE, underruns.late), (UNDERRUN_STARVED, underruns.starved)] {
+            if count > 0 {
+                self.pacing_underruns.get_or_create(&UnderrunLabels { cause }).inc_by(count);
+            }
+        }
     }
 
     pub fn pacing_lateness(&self, late: Duration) {

@@ -171,6 +171,11 @@ on_both_engines! {
         let metrics = app.get_authorized("/metrics").await.text().await.unwrap();
         let paced: u64 = metrics.lines().find_map(|l| l.strip_prefix("caly_pacing_lateness_seconds_count ")).unwrap().parse().unwrap();
         assert!(paced >= 60 + 25 + 45, "{paced} frames");
+        // Gaps the caller would hear are counted by cause, and both series exist from the start.
+        for cause in ["late", "starved"] {
+            let series = format!("caly_pacing_underruns_total{{cause=\"{cause}\"}} ");
+            assert!(metrics.lines().any(|l| l.starts_with(&series)), "no {series}in\n{metrics}");
+        }
     }
 
     async fn webhooks_with_bad_signatures_unknown_numbers_or_bad_tokens_are_refused_alike(engine: Engine) {

@@ -495,7 +495,7 @@ impl<'a> Session<'a> {
                 }
             }
         }
-        self.state.metrics.pacing_underruns(self.pacer.underruns() - underruns);
+        self.state.metrics.pacing_underruns(self.pacer.underruns().since(underruns));
     }
 
     /// The first audio answering the caller's turn is going out: how long it took, and how

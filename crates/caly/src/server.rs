@@ -69,8 +69,10 @@ impl RunningServer {
         let recordings_dir = config.data_dir.join("recordings");
         std::fs::create_dir_all(&recordings_dir)
             .with_context(|| format!("creating the recordings directory {}", recordings_dir.display()))?;
-        let recordings = object_store::local::LocalFileSystem::new_with_prefix(&recordings_dir)
-            .context("opening the recordings directory")?;
+        let recordings = Arc::new(
+            object_store::local::LocalFileSystem::new_with_prefix(&recordings_dir)
+                .context("opening the recordings directory")?,
+        );
         let state = AppState::new(Shared {
             tokens: TokenKeys::new(&secret, config.auth.access_token_ttl),
             media_key: media_key(&secret),
@@ -92,7 +94,8 @@ impl RunningServer {
             dialogue,
             speech,
             http,
-            recordings: Arc::new(recordings),
+            recordings: recordings.clone(),
+            recordings_on_disk: Some(recordings),
         });
         let task = tokio::spawn(run(listener, tls, state.clone(), extra_routes));
         Ok(Self { addr, state, task })

@@ -7,7 +7,7 @@
 use std::{fs::File, io::BufWriter, path::PathBuf, sync::Arc};
 
 use hound::{SampleFormat, WavSpec, WavWriter};
-use object_store::{ObjectStore, buffered, path::Path as ObjectPath};
+use object_store::{ObjectStore, buffered, local::LocalFileSystem, path::Path as ObjectPath};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Interleaved samples handed to the writer at a time (1 s of stereo at 8 kHz).
@@ -94,17 +94,36 @@ impl WavFile {
         Ok(())
     }
 
-    /// Completes the WAV and stores it; returns its key. Stored by object_store's `BufWriter`:
-    /// one request up to a part's size, a multipart upload (aborted on error) past it.
+    /// Completes the WAV and stores it; returns its key. Moved into `on_disk` (the store itself,
+    /// when it is a directory on this machine) by one rename; otherwise stored by object_store's
+    /// `BufWriter`: one request up to a part's size, a multipart upload (aborted on error) past it.
     pub async fn finish(
         mut self,
         store: Arc<dyn ObjectStore>,
+        on_disk: Option<&LocalFileSystem>,
         tenant_id: &str,
         call_id: &str,
     ) -> anyhow::Result<String> {
         let wav = self.wav.take().ok_or_else(|| anyhow::anyhow!("an earlier write failed"))?;
         tokio::task::spawn_blocking(move || wav.finalize()).await??;
         let key = format!("{tenant_id}/{call_id}.wav");
+        if let Some(disk) = on_disk {
+            let target = disk.path_to_filesystem(&ObjectPath::from(key.as_str()))?;
+            let part = self.path.clone();
+            let moved = tokio::task::spawn_blocking(move || {
+                if let Some(dir) = target.parent() {
+                    std::fs::create_dir_all(dir)?;
+                }
+                std::fs::rename(&part, &target)
+            })
+            .await?;
+            match moved {
+                Ok(()) => return Ok(key),
+                // The store's directory is on another file system: the file is copied below.
+                Err(error) if error.kind() == std::io::ErrorKind::CrossesDevices => {}
+                Err(error) => return Err(error.into()),
+            }
+        }
         let mut upload = buffered::BufWriter::with_capacity(store, ObjectPath::from(key.as_str()), UPLOAD_PART_BYTES)
             .with_max_concurrency(UPLOAD_PARTS_IN_FLIGHT);
         let mut file = tokio::fs::File::open(&self.path).await?;
@@ -138,6 +157,8 @@ async fn upload_parts(file: &mut tokio::fs::File, upload: &mut buffered::BufWrit
 
 #[cfg(test)]
 mod tests {
+    use std::os::unix::fs::MetadataExt;
+
     use super::*;
 
     #[tokio::test]
@@ -150,9 +171,12 @@ mod tests {
         assert_eq!(pairing.caller(&[1, 2, 3]), None);
         assert_eq!(pairing.agent(&[9]), None);
         file.append(pairing.rest()).await.unwrap();
-        let key = file.finish(store, "t1", "c1").await.unwrap();
+        let written = std::fs::metadata(dir.path().join("tmp/c1.wav.part")).unwrap().ino();
+        let key = file.finish(store.clone(), Some(&store), "t1", "c1").await.unwrap();
         assert_eq!(key, "t1/c1.wav");
-        let wav = std::fs::read(dir.path().join("t1/c1.wav")).unwrap();
+        let stored = dir.path().join("t1/c1.wav");
+        assert_eq!(std::fs::metadata(&stored).unwrap().ino(), written, "moved into the store, not copied");
+        let wav = std::fs::read(stored).unwrap();
         assert_eq!(&wav[..4], b"RIFF");
         assert_eq!(u32::from_le_bytes(wav[40..44].try_into().unwrap()), 16, "4 stereo frames");
         let samples: Vec<i16> = wav[44..].chunks(2).map(|b| i16::from_le_bytes([b[0], b[1]])).collect();
@@ -170,7 +194,8 @@ mod tests {
         for chunk in samples.chunks(CHUNK * 10) {
             file.append(chunk.to_vec()).await.unwrap();
         }
-        let key = file.finish(store, "t1", "long").await.unwrap();
+        // As for a store elsewhere: uploaded.
+        let key = file.finish(store, None, "t1", "long").await.unwrap();
         let wav = std::fs::read(dir.path().join(key)).unwrap();
         assert!(wav.len() > 2 * UPLOAD_PART_BYTES, "the multipart path is taken");
         let stored: Vec<i16> = wav[44..].chunks(2).map(|b| i16::from_le_bytes([b[0], b[1]])).collect();

@@ -109,7 +109,10 @@ impl Writer {
             }
             Write::Finish(end) => {
                 if let Some(recording) = self.recording.take() {
-                    match recording.finish(self.state.recordings.clone(), tenant, call).await {
+                    match recording
+                        .finish(self.state.recordings.clone(), self.state.recordings_on_disk.as_deref(), tenant, call)
+                        .await
+                    {
                         Ok(key) => {
                             store.set_recording(tenant, call, Some(&key), end.at).await?;
                         }

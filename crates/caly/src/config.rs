@@ -18,7 +18,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize, Serializer};
 
 const ENV_PREFIX: &str = "CALY_";
-const SECTIONS: [&str; 13] = [
+const SECTIONS: [&str; 14] = [
     "database",
     "redis",
     "log",
@@ -32,6 +32,7 @@ const SECTIONS: [&str; 13] = [
     "llm",
     "telephony",
     "speech",
+    "recordings",
 ];
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -67,6 +68,24 @@ pub struct Config {
     pub llm: LlmConfig,
     pub telephony: TelephonyConfig,
     pub speech: SpeechConfig,
+    pub recordings: RecordingsConfig,
+}
+
+/// Where call recordings are kept: `<data_dir>/recordings`, or an S3-compatible bucket (AWS S3,
+/// MinIO, Ceph, Cloudflare R2, …) when `s3_bucket` is set. Settings not given here are taken from
+/// the standard `AWS_*` environment (credentials, region, an instance or task role).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RecordingsConfig {
+    pub s3_bucket: Option<String>,
+    /// The S3 API's base URL of a service other than AWS, e.g. `http://127.0.0.1:9000`.
+    pub s3_endpoint: Option<String>,
+    pub s3_region: Option<String>,
+    pub s3_access_key_id: Option<String>,
+    #[serde(serialize_with = "redacted")]
+    pub s3_secret_access_key: Option<SecretString>,
+    /// Keys start with it (`caly/`), so that one bucket can hold other things too.
+    pub s3_prefix: Option<String>,
 }
 
 /// How calls are heard and spoken to. A provider is used when its address (or key) is set;
@@ -516,6 +535,7 @@ impl Default for Config {
             llm: LlmConfig::default(),
             telephony: TelephonyConfig::default(),
             speech: SpeechConfig::default(),
+            recordings: RecordingsConfig::default(),
         }
     }
 }
@@ -665,6 +685,33 @@ impl Config {
                 if telephony.dtmf_timeout.is_zero() { "telephony.dtmf_timeout" } else { "telephony.media_token_ttl" };
             return Err((key, "a duration above zero".into()));
         }
+        let recordings = &self.recordings;
+        if recordings.s3_bucket.as_ref().is_some_and(|bucket| bucket.trim().is_empty()) {
+            return Err(("recordings.s3_bucket", "a bucket name".into()));
+        }
+        if recordings
+            .s3_endpoint
+            .as_ref()
+            .is_some_and(|url| !((url.starts_with("https://") || url.starts_with("http://")) && !url.ends_with('/')))
+        {
+            return Err(("recordings.s3_endpoint", "an http:// or https:// base URL without a trailing slash".into()));
+        }
+        if recordings.s3_access_key_id.is_some() != recordings.s3_secret_access_key.is_some() {
+            let missing = if recordings.s3_access_key_id.is_some() {
+                "recordings.s3_secret_access_key"
+            } else {
+                "recordings.s3_access_key_id"
+            };
+            return Err((
+                missing,
+                "set together with the other of recordings.s3_access_key_id / s3_secret_access_key".into(),
+            ));
+        }
+        let s3_set =
+            [&recordings.s3_endpoint, &recordings.s3_region, &recordings.s3_access_key_id, &recordings.s3_prefix];
+        if recordings.s3_bucket.is_none() && s3_set.iter().any(|key| key.is_some()) {
+            return Err(("recordings.s3_bucket", "set when any other recordings.s3_* key is".into()));
+        }
         if self.http.body_limit_bytes == 0 {
             return Err(("http.body_limit_bytes", "at least 1".into()));
         }
@@ -783,7 +830,8 @@ impl ConfigError {
         let value = if is_secret(&key) {
             String::new()
         } else {
-            figment.find_value(&key).ok().map(|v| format!(" = {}", value_text(&v))).unwrap_or_default()
+            let set = figment.find_value(&key).ok().filter(|v| !matches!(v, figment::value::Value::Empty(..)));
+            set.map(|v| format!(" = {}", value_text(&v))).unwrap_or_default()
         };
         let key = if from_env { format!("{} ({key})", env_name(&key)) } else { key };
         Self { key, value, expected: format!("expected {expected}") }
@@ -904,6 +952,45 @@ mod tests {
             let printed = Config::load(&jail.directory().join("caly.toml")).unwrap().to_redacted_toml();
             assert!(!printed.contains("a-very-long-health-token") && !printed.contains("hunter2"), "{printed}");
             assert!(printed.contains("postgres://caly:****@db:5432/caly"), "{printed}");
+            Ok(())
+        });
+        Jail::expect_with(|jail| {
+            jail.set_env("CALY_RECORDINGS_S3_BUCKET", "calls");
+            jail.set_env("CALY_RECORDINGS_S3_ACCESS_KEY_ID", "AKIAEXAMPLE");
+            jail.set_env("CALY_RECORDINGS_S3_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG");
+            let config = Config::load(&jail.directory().join("caly.toml")).unwrap();
+            assert_eq!(config.recordings.s3_bucket.as_deref(), Some("calls"));
+            let printed = config.to_redacted_toml();
+            assert!(printed.contains("AKIAEXAMPLE") && !printed.contains("wJalrXUtnFEMI"), "{printed}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_recordings_bucket_is_configured_whole() {
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "caly.toml",
+                "[recordings]\ns3_bucket = \"calls\"\ns3_endpoint = \"http://127.0.0.1:9000/\"\n",
+            )?;
+            let message = load_error(jail);
+            assert!(message.contains("recordings.s3_endpoint = \"http://127.0.0.1:9000/\""), "{message}");
+            Ok(())
+        });
+        Jail::expect_with(|jail| {
+            jail.set_env("CALY_RECORDINGS_S3_BUCKET", "calls");
+            jail.set_env("CALY_RECORDINGS_S3_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG");
+            let message = load_error(jail);
+            assert!(message.starts_with("invalid configuration: recordings.s3_access_key_id"), "{message}");
+            assert!(!message.contains("wJalrXUtnFEMI"), "{message}");
+            Ok(())
+        });
+        Jail::expect_with(|jail| {
+            jail.set_env("CALY_RECORDINGS_S3_ENDPOINT", "http://127.0.0.1:9000");
+            let message = load_error(jail);
+            let expected =
+                "invalid configuration: recordings.s3_bucket: expected set when any other recordings.s3_* key is";
+            assert_eq!(message, expected);
             Ok(())
         });
     }

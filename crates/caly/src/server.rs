@@ -11,6 +11,7 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::{
     auth::{self, PasswordHasher, TokenKeys},
+    call::recording_store::RecordingStore,
     config::{Config, Switch},
     http,
     http::attack::AttackGuard,
@@ -66,13 +67,7 @@ impl RunningServer {
                 .context("building the speech providers")?,
         );
         let metrics = Metrics::new(store.clone(), speech.caps.clone());
-        let recordings_dir = config.data_dir.join("recordings");
-        std::fs::create_dir_all(&recordings_dir)
-            .with_context(|| format!("creating the recordings directory {}", recordings_dir.display()))?;
-        let recordings = Arc::new(
-            object_store::local::LocalFileSystem::new_with_prefix(&recordings_dir)
-                .context("opening the recordings directory")?,
-        );
+        let recordings = RecordingStore::open(&config.recordings, &config.data_dir)?;
         let state = AppState::new(Shared {
             tokens: TokenKeys::new(&secret, config.auth.access_token_ttl),
             media_key: media_key(&secret),
@@ -94,8 +89,7 @@ impl RunningServer {
             dialogue,
             speech,
             http,
-            recordings: recordings.clone(),
-            recordings_on_disk: Some(recordings),
+            recordings,
         });
         let task = tokio::spawn(run(listener, tls, state.clone(), extra_routes));
         Ok(Self { addr, state, task })
@@ -183,8 +177,7 @@ fn media_key(secret: &secrecy::SecretString) -> [u8; 32] {
 /// The HTTP client for tenants' shops. Its TLS uses the same crypto provider (ring) as the
 /// server's, installed as the process default the first time.
 fn outbound_client(config: &crate::config::CommerceConfig) -> anyhow::Result<reqwest::Client> {
-    // Err means a provider is installed already: the first start in this process did it.
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    tls::install_crypto_provider();
     let client = reqwest::Client::builder()
         .timeout(config.timeout)
         .user_agent(concat!("caly/", env!("CARGO_PKG_VERSION")))

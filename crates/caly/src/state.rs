@@ -48,10 +48,7 @@ pub struct Shared {
     /// `None` when anomaly detection is off.
     pub anomalies: Option<Arc<caly_guard::anomaly::AnomalyDetector>>,
     /// Where call recordings are kept (`<data_dir>/recordings` by default).
-    pub recordings: Arc<dyn object_store::ObjectStore>,
-    /// The same store when it is a directory on this machine, so that a finished recording is
-    /// moved into it rather than read back and written again.
-    pub recordings_on_disk: Option<Arc<object_store::local::LocalFileSystem>>,
+    pub recordings: crate::call::recording_store::RecordingStore,
     /// Outbound HTTP to tenants' shops, with the configured timeout.
     pub http: reqwest::Client,
     /// The rules engine and the agent's shipped replies.

@@ -88,3 +88,28 @@ async fn unreachable_redis_fails_readiness() {
     let health: serde_json::Value = app.get_authorized("/health").await.json().await.unwrap();
     assert_eq!(health["checks"]["redis:responseTime"][0]["status"], "fail");
 }
+
+#[tokio::test]
+async fn an_unreachable_recordings_bucket_is_a_warning_not_a_failure() {
+    // Calls go on without it: readiness holds, health warns and says why.
+    let app = TestApp::builder(Engine::Sqlite)
+        .config(|c| {
+            c.recordings = caly::config::RecordingsConfig {
+                s3_bucket: Some("caly-recordings".into()),
+                s3_endpoint: Some("http://127.0.0.1:1".into()),
+                s3_access_key_id: Some("AKIDCALYTESTS".into()),
+                s3_secret_access_key: Some("a secret".into()),
+                ..Default::default()
+            }
+        })
+        .spawn()
+        .await;
+    assert_eq!(app.get("/readyz").await.status(), 200);
+    let response = app.get_authorized("/health").await;
+    assert_eq!(response.status(), 200);
+    let health: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(health["status"], "warn", "{health:#}");
+    let check = &health["checks"]["recordings:responseTime"][0];
+    assert_eq!(check["status"], "warn", "{health:#}");
+    assert!(!check["output"].as_str().unwrap().is_empty(), "{health:#}");
+}

@@ -9,43 +9,14 @@ use regex::Regex;
 use serde_json::{Value, json};
 use support::{
     Engine, TestApp,
-    carrier::{self, ESCALATION_NUMBER, Heard, Media, STORE_NUMBER, TWILIO_SID, TWILIO_TOKEN},
+    carrier::{
+        self, ESCALATION_NUMBER, Heard, Media, STORE_NUMBER, TWILIO_SID, TWILIO_TOKEN, answer_twilio, post_form,
+        twilio_params,
+    },
     problem,
 };
 
 const CALL_SID: &str = "CA11112222333344445555666677778888";
-
-fn twilio_params(call_sid: &str) -> Vec<(&str, &str)> {
-    vec![
-        ("AccountSid", TWILIO_SID),
-        ("CallSid", call_sid),
-        ("CallStatus", "ringing"),
-        ("Direction", "inbound"),
-        ("From", "+919876543210"),
-        ("To", STORE_NUMBER),
-    ]
-}
-
-async fn post_form(app: &TestApp, path: &str, params: &[(&str, &str)], signature: &str) -> reqwest::Response {
-    app.client.post(app.url(path)).header("x-twilio-signature", signature).form(params).send().await.unwrap()
-}
-
-/// Answers a Twilio call; returns the stream URL and the call id from the TwiML.
-async fn answer_twilio(app: &TestApp, python: &str, call_sid: &str) -> (String, String) {
-    let params = twilio_params(call_sid);
-    let url = app.url("/telephony/twilio/voice");
-    let signed = carrier::twilio_signature(python, TWILIO_TOKEN, &url, &params);
-    let response = post_form(app, "/telephony/twilio/voice", &params, &signed).await;
-    assert_eq!(response.status(), 200);
-    assert_eq!(response.headers()["content-type"], "text/xml; charset=utf-8");
-    let twiml = response.text().await.unwrap();
-    let shape = Regex::new(
-        r#"^<\?xml version="1.0" encoding="UTF-8"\?><Response><Connect><Stream url="(ws://127\.0\.0\.1:\d+/telephony/twilio/media\?token=[A-Za-z0-9_\-.]+)"><Parameter name="call_id" value="([0-9a-f-]{36})"/></Stream></Connect></Response>$"#,
-    )
-    .unwrap();
-    let captures = shape.captures(&twiml).unwrap_or_else(|| panic!("unexpected TwiML: {twiml}"));
-    (captures[1].to_owned(), captures[2].to_owned())
-}
 
 async fn refusals_audited(app: &TestApp) -> usize {
     let events = app.store().audit_events(caly_store::SYSTEM_CHAIN).await.unwrap();

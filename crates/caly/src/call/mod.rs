@@ -11,6 +11,7 @@ mod carrier_api;
 mod conversation;
 pub mod credentials;
 mod recording;
+pub mod recording_store;
 pub mod retention;
 pub mod speech;
 mod writer;

@@ -35,7 +35,7 @@ pub async fn sweep(state: &AppState, now: i64) -> anyhow::Result<u64> {
         loop {
             let expired = state.store.recordings_before(&tenant_id, before, BATCH).await?;
             for (call_id, key) in &expired {
-                match state.recordings.delete(&ObjectPath::from(key.as_str())).await {
+                match state.recordings.objects().delete(&ObjectPath::from(key.as_str())).await {
                     Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
                     Err(error) => return Err(error.into()),
                 }

@@ -108,25 +108,26 @@ impl Writer {
                 }
             }
             Write::Finish(end) => {
-                if let Some(recording) = self.recording.take() {
-                    match recording
-                        .finish(self.state.recordings.clone(), self.state.recordings_on_disk.as_deref(), tenant, call)
-                        .await
-                    {
-                        Ok(key) => {
-                            store.set_recording(tenant, call, Some(&key), end.at).await?;
-                        }
-                        Err(error) => tracing::error!(%error, call_id = %call, "the recording could not be stored"),
-                    }
-                }
+                let ended_at = end.at;
                 let end = CallEnd {
                     status: end.status,
                     outcome: end.outcome,
                     end_reason: end.reason,
-                    ended_at: end.at,
+                    ended_at,
                     summary: None,
                 };
+                // The call's end first: a recordings bucket slow to answer never keeps it open.
                 store.finish_call(tenant, call, end).await?;
+                if let Some(recording) = self.recording.take() {
+                    match recording.finish(&self.state.recordings, tenant, call).await {
+                        Ok(key) => {
+                            store.set_recording(tenant, call, Some(&key), ended_at).await?;
+                        }
+                        Err(error) => {
+                            tracing::error!(error = %format!("{error:#}"), call_id = %call, "the recording could not be stored")
+                        }
+                    }
+                }
             }
         }
         Ok(())

@@ -162,6 +162,15 @@ pub async fn health(_: OperatorAccess, State(state): State<AppState>) -> Respons
         checks.insert("redis:responseTime", vec![check]);
     }
 
+    // Calls go on without the bucket (a recording that cannot be stored stays on disk): a warning.
+    if let Some(probe) = state.recordings.probe().await {
+        let check = match probe {
+            Ok(rtt) => measured("datastore", millis(rtt), "ms", Status::Pass),
+            Err(e) => Check { status: Status::Warn, ..failed("datastore", format!("{e:#}")) },
+        };
+        checks.insert("recordings:responseTime", vec![check]);
+    }
+
     let disk = match rustix::fs::statvfs(&state.config.data_dir) {
         Ok(fs) => {
             let free = fs.f_bavail * fs.f_frsize;

@@ -51,7 +51,7 @@ pub async fn download(
     let call = state.store.call(tenant, &id).await?.ok_or(ApiError::NotFound("Call"))?;
     let key = call.recording_key.ok_or(ApiError::NotFound("Recording"))?;
     let location = ObjectPath::from(key.as_str());
-    let size = match state.recordings.head(&location).await {
+    let size = match state.recordings.objects().head(&location).await {
         Ok(meta) => meta.size,
         Err(object_store::Error::NotFound { .. }) => return Err(ApiError::NotFound("Recording")),
         Err(error) => return Err(ApiError::internal(error)),
@@ -66,7 +66,7 @@ pub async fn download(
         return Err(ApiError::RangeNotSatisfiable { size });
     }
     let options = GetOptions { range: wanted.clone(), ..GetOptions::default() };
-    let object = state.recordings.get_opts(&location, options).await.map_err(ApiError::internal)?;
+    let object = state.recordings.objects().get_opts(&location, options).await.map_err(ApiError::internal)?;
     let sent = object.range.clone();
     let details =
         serde_json::json!({ "bytes": format!("{}-{}", sent.start, sent.end.saturating_sub(1)), "size": size });

@@ -112,7 +112,7 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
 
 /// Places the calls and measures them.
 pub async fn measure(args: &SimulateArgs) -> anyhow::Result<Report> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    crate::tls::install_crypto_provider();
     let speech = match &args.wav {
         Some(path) => call::read_wav(path).with_context(|| format!("reading {}", path.display()))?,
         None => call::speech_like_noise(),

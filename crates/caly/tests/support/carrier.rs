@@ -26,7 +26,7 @@ pub fn python(test: &str) -> Option<String> {
     python
 }
 
-fn run_python(python: &str, script: &str, input: Value) -> String {
+pub fn run_python(python: &str, script: &str, input: Value) -> String {
     use std::io::Write;
     let mut child = std::process::Command::new(python)
         .args(["-c", script])
@@ -55,6 +55,43 @@ pub fn plivo_signature(python: &str, token: &str, url: &str, nonce: &str, params
                   base = construct_post_url(a['url'], dict(a['params']))\n\
                   print(get_signature_v3(a['token'].encode(), base, a['nonce'].encode()).decode())";
     run_python(python, script, json!({"token": token, "url": url, "nonce": nonce, "params": params}))
+}
+
+pub fn twilio_params(call_sid: &str) -> Vec<(&str, &str)> {
+    vec![
+        ("AccountSid", TWILIO_SID),
+        ("CallSid", call_sid),
+        ("CallStatus", "ringing"),
+        ("Direction", "inbound"),
+        ("From", "+919876543210"),
+        ("To", STORE_NUMBER),
+    ]
+}
+
+pub async fn post_form(
+    app: &super::TestApp,
+    path: &str,
+    params: &[(&str, &str)],
+    signature: &str,
+) -> reqwest::Response {
+    app.client.post(app.url(path)).header("x-twilio-signature", signature).form(params).send().await.unwrap()
+}
+
+/// Answers a Twilio call; returns the stream URL and the call id from the TwiML.
+pub async fn answer_twilio(app: &super::TestApp, python: &str, call_sid: &str) -> (String, String) {
+    let params = twilio_params(call_sid);
+    let url = app.url("/telephony/twilio/voice");
+    let signed = twilio_signature(python, TWILIO_TOKEN, &url, &params);
+    let response = post_form(app, "/telephony/twilio/voice", &params, &signed).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "text/xml; charset=utf-8");
+    let twiml = response.text().await.unwrap();
+    let shape = regex::Regex::new(
+        r#"^<\?xml version="1.0" encoding="UTF-8"\?><Response><Connect><Stream url="(ws://127\.0\.0\.1:\d+/telephony/twilio/media\?token=[A-Za-z0-9_\-.]+)"><Parameter name="call_id" value="([0-9a-f-]{36})"/></Stream></Connect></Response>$"#,
+    )
+    .unwrap();
+    let captures = shape.captures(&twiml).unwrap_or_else(|| panic!("unexpected TwiML: {twiml}"));
+    (captures[1].to_owned(), captures[2].to_owned())
 }
 
 /// The tenant's number, escalation number and carrier credentials.

@@ -6,6 +6,7 @@
 pub mod carrier;
 pub mod postgres;
 pub mod providers;
+pub mod s3;
 pub mod scripts;
 pub mod shopify;
 

@@ -60,16 +60,26 @@ pub fn posture(config: &Config, demo_active: bool) -> Vec<Finding> {
         );
     }
     let url = config.database_url();
-    if url.starts_with("postgres") && (url.contains("sslmode=disable") || !url.contains("sslmode=")) {
-        let host = url.split('@').nth(1).unwrap_or(&url);
-        if !(host.starts_with("127.0.0.1") || host.starts_with("localhost") || host.starts_with("[::1]")) {
-            add(
-                Severity::Medium,
-                "database-without-tls",
-                "The PostgreSQL connection is not required to use TLS",
-                "add sslmode=require (or verify-full) to database.url",
-            );
-        }
+    if url.starts_with("postgres")
+        && (url.contains("sslmode=disable") || !url.contains("sslmode="))
+        && !is_loopback(url.split('@').nth(1).unwrap_or(&url))
+    {
+        add(
+            Severity::Medium,
+            "database-without-tls",
+            "The PostgreSQL connection is not required to use TLS",
+            "add sslmode=require (or verify-full) to database.url",
+        );
+    }
+    if let Some(host) = config.recordings.s3_endpoint.as_deref().and_then(|url| url.strip_prefix("http://"))
+        && !is_loopback(host)
+    {
+        add(
+            Severity::Medium,
+            "recordings-without-tls",
+            "Call recordings travel to their bucket over plain HTTP",
+            "use an https:// recordings.s3_endpoint",
+        );
     }
     if url.starts_with("sqlite") {
         let path = config.data_dir.join("caly.db");
@@ -106,6 +116,11 @@ pub fn posture(config: &Config, demo_active: bool) -> Vec<Finding> {
     findings
 }
 
+/// Whether `host` (with anything after it: a port, a path) names this machine.
+fn is_loopback(host: &str) -> bool {
+    ["127.0.0.1", "localhost", "[::1]"].iter().any(|name| host.starts_with(name))
+}
+
 fn readable_by_others(path: &std::path::Path) -> bool {
     std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o004 != 0)
 }
@@ -138,6 +153,7 @@ mod tests {
         config.http.trusted_proxies = vec!["0.0.0.0/0".parse().unwrap()];
         config.log.level = "caly=debug".into();
         config.database.url = Some("postgres://caly:pw@db.internal:5432/caly?sslmode=disable".into());
+        config.recordings.s3_endpoint = Some("http://minio.internal:9000".into());
         let findings = posture(&config, true);
         assert_eq!(
             ids(&findings),
@@ -148,6 +164,7 @@ mod tests {
                 "trust-all-proxies",
                 "plain-http-exposed",
                 "database-without-tls",
+                "recordings-without-tls",
                 "verbose-logging"
             ]
         );

@@ -673,6 +673,7 @@ impl Config {
             ("telephony.twilio_api_url", Some(telephony.twilio_api_url.as_str())),
             ("telephony.exotel_api_url", Some(telephony.exotel_api_url.as_str())),
             ("telephony.plivo_api_url", Some(telephony.plivo_api_url.as_str())),
+            ("recordings.s3_endpoint", self.recordings.s3_endpoint.as_deref()),
         ] {
             if let Some(url) = url
                 && !((url.starts_with("https://") || url.starts_with("http://")) && !url.ends_with('/'))
@@ -688,13 +689,6 @@ impl Config {
         let recordings = &self.recordings;
         if recordings.s3_bucket.as_ref().is_some_and(|bucket| bucket.trim().is_empty()) {
             return Err(("recordings.s3_bucket", "a bucket name".into()));
-        }
-        if recordings
-            .s3_endpoint
-            .as_ref()
-            .is_some_and(|url| !((url.starts_with("https://") || url.starts_with("http://")) && !url.ends_with('/')))
-        {
-            return Err(("recordings.s3_endpoint", "an http:// or https:// base URL without a trailing slash".into()));
         }
         if recordings.s3_access_key_id.is_some() != recordings.s3_secret_access_key.is_some() {
             let missing = if recordings.s3_access_key_id.is_some() {

@@ -28,6 +28,12 @@ impl PhoneNumber {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// Compiles every region's numbering plan now. The first parse would otherwise do it: about
+    /// 90 ms of CPU in one go (measured 84–94 ms, release build), on whichever thread asks first.
+    pub fn load_numbering_plans() {
+        let _ = &*phonenumber::metadata::DATABASE;
+    }
 }
 
 impl fmt::Display for PhoneNumber {

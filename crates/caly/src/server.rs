@@ -39,6 +39,9 @@ impl RunningServer {
         let listener =
             TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
         let addr = listener.local_addr()?;
+        // On the blocking pool, so that the first request naming a number (a carrier's webhook,
+        // perhaps with hundreds of calls in progress) does not hold a runtime thread for it.
+        tokio::task::spawn_blocking(caly_core::PhoneNumber::load_numbering_plans).await?;
         let store = open_store(&config).await?;
         let redis = config
             .redis

@@ -80,9 +80,12 @@ impl WavFile {
     pub async fn append(&mut self, samples: Vec<i16>) -> anyhow::Result<()> {
         let mut wav = self.wav.take().ok_or_else(|| anyhow::anyhow!("an earlier write failed"))?;
         let wav = tokio::task::spawn_blocking(move || {
+            // One buffer for the chunk: sample by sample, hound checks and writes each on its own.
+            let mut writer = wav.get_i16_writer(u32::try_from(samples.len())?);
             for sample in samples {
-                wav.write_sample(sample)?;
+                writer.write_sample(sample);
             }
+            writer.flush()?;
             anyhow::Ok(wav)
         })
         .await??;

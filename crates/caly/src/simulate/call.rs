@@ -83,9 +83,9 @@ pub async fn place(plan: &Plan, n: usize) -> anyhow::Result<Measured> {
         bail!("the voice webhook answered {status}: {twiml}");
     }
     let stream_url = stream_url(&twiml).with_context(|| format!("no stream URL in {twiml}"))?;
-    // No Nagle: a carrier sends each 20 ms frame as it has it. A small read buffer: the
-    // default 128 KiB is zeroed before every read, costly with hundreds of calls.
-    let config = WebSocketConfig::default().read_buffer_size(8 * 1024);
+    // No Nagle: a carrier sends each 20 ms frame as it has it. A small read buffer: its free
+    // part is zeroed before every read, costly with hundreds of calls.
+    let config = WebSocketConfig::default().read_buffer_size(2 * 1024);
     let url = url::Url::parse(&stream_url).context("stream URL")?;
     anyhow::ensure!(url.scheme() == "ws", "the simulator speaks plain ws://, the stream URL is {stream_url}");
     let host = url.host_str().context("no host in the stream URL")?;

@@ -49,8 +49,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
 }
 
 /// A media socket's read buffer, and its largest message: carriers send 20 ms frames (a few
-/// hundred bytes of JSON or PCM), Exotel at most a few kilobytes.
-const MEDIA_READ_BUFFER: usize = 8 * 1024;
+/// hundred bytes of JSON or PCM), Exotel at most a few kilobytes. The WebSocket library zeroes
+/// the free part of the buffer before every read, so it is not made larger than a frame needs
+/// (a longer message takes more reads); 8 KiB cost 2.5 % of the server's CPU at 500 calls.
+const MEDIA_READ_BUFFER: usize = 2 * 1024;
 const MEDIA_MAX_MESSAGE: usize = 1024 * 1024;
 
 /// Why a carrier request was refused: logged and audited, never told.

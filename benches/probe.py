@@ -2,9 +2,10 @@
 
 Each second it reads the server's underrun counter, and from /proc: each server thread's time on
 a CPU and time waiting for one (schedstat), the server's major page faults, every process's CPU
-time, the host's steal, the kernel's pressure stall totals and the page cache's write-back. When
-stopped, it prints a line per second, then each second in which underruns happened in detail
-next to the median second, so that a bad second shows who had the CPUs and who was kept waiting.
+time, the host's steal, the CPUs' idle time, the kernel's pressure stall totals and the page
+cache's write-back. When stopped, it prints a line per second, then each second in which underruns
+happened in detail next to the median second, so that a bad second shows who had the CPUs and who
+was kept waiting.
 Usage: python3 benches/probe.py SERVER_PID METRICS_URL BEARER_TOKEN
 """
 
@@ -82,7 +83,9 @@ def system():
         vmstat = dict(line.split() for line in f)
     # Written to block devices (KiB) and dirty in the page cache (pages): write-back is work for
     # the host too.
-    return {"steal": int(cpu[8]), **pressure, "written": int(vmstat["pgpgout"]), "dirty": int(vmstat["nr_dirty"])}
+    # Idle (with I/O wait) beside threads kept waiting for a CPU means the guest's CPUs were
+    # not running: the host held them, whether or not it counted steal.
+    return {"steal": int(cpu[8]), "idle": int(cpu[4]) + int(cpu[5]), **pressure, "written": int(vmstat["pgpgout"]), "dirty": int(vmstat["nr_dirty"])}
 
 
 def sample(pid, url, token):
@@ -102,6 +105,7 @@ def delta(now, before):
     system = {k: v - before["system"][k] for k, v in now["system"].items()}
     system["dirty"] = now["system"]["dirty"] * 4 / 1024
     system["steal"] *= 1000 / TICK
+    system["idle"] *= 1000 / TICK
     for k in ("cpu", "io", "memory"):
         system[k] /= 1000
     underruns = {cause: n - before["underruns"][cause] for cause, n in now["underruns"].items()}
@@ -111,7 +115,8 @@ def delta(now, before):
 def report(second, d):
     s = d["system"]
     late, starved = d["underruns"]["late"], d["underruns"]["starved"]
-    print(f"second {second}: underruns +{late} late +{starved} starved, steal {s['steal']:.0f} ms, server major faults {s['faults']}, "
+    print(f"second {second}: underruns +{late} late +{starved} starved, steal {s['steal']:.0f} ms, CPUs idle {s['idle']:.0f} ms, "
+          f"server major faults {s['faults']}, "
           f"pressure some: cpu {s['cpu']:.0f} io {s['io']:.0f} memory {s['memory']:.0f} ms")
     busiest = sorted(d["threads"].items(), key=lambda t: -(t[1][1] + t[1][2]))[:6]
     print("  server threads (ms on CPU / ms waiting for one / voluntary switches): " + ", ".join(

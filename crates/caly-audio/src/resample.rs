@@ -106,7 +106,7 @@ impl Resampler {
     /// Resamples `samples`, appending every output sample they complete to `out`.
     pub fn push(&mut self, samples: &[i16], out: &mut Vec<i16>) {
         self.history.extend(samples.iter().map(|&s| f32::from(s)));
-        (self.next, self.phase) = filter(&self.filter, &self.history, self.next, self.phase, out);
+        (self.next, self.phase) = convolve(&self.filter, &self.history, self.next, self.phase, out);
         self.history.drain(..self.next);
         self.next = 0;
     }
@@ -119,7 +119,7 @@ impl Resampler {
 /// take eight lanes in one instruction instead of two, with the same sums in the same order
 /// (no fused multiply-add), so every CPU gives the same samples.
 #[multiversion::multiversion(targets("x86_64+avx"))]
-fn filter(filter: &Filter, history: &[f32], mut next: usize, mut phase: usize, out: &mut Vec<i16>) -> (usize, usize) {
+fn convolve(filter: &Filter, history: &[f32], mut next: usize, mut phase: usize, out: &mut Vec<i16>) -> (usize, usize) {
     let taps = filter.taps;
     while next + taps <= history.len() {
         let window = &history[next..next + taps];
@@ -138,7 +138,8 @@ fn filter(filter: &Filter, history: &[f32], mut next: usize, mut phase: usize, o
 }
 
 /// A dot product over lanes the compiler turns into vector instructions; both slices are the
-/// same multiple of `LANES` long.
+/// same multiple of `LANES` long. Always inlined, so that it is compiled with the instructions
+/// of the [`convolve`] it is in.
 #[inline(always)]
 fn dot(window: &[f32], coefficients: &[f32]) -> f32 {
     let mut sums = [0.0f32; LANES];

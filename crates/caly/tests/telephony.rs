@@ -403,7 +403,8 @@ async fn caly_simulate_places_signed_calls_and_measures_the_frames_it_hears() {
     let args = caly::simulate::SimulateArgs {
         url: app.url(""),
         calls: 2,
-        duration: std::time::Duration::from_secs(3),
+        // Long enough for one caller turn (2 s quiet, 1.2 s talk) and its answer.
+        duration: std::time::Duration::from_secs(5),
         ramp: std::time::Duration::from_millis(100),
         to: STORE_NUMBER.to_owned(),
         account_sid: TWILIO_SID.to_owned(),
@@ -420,6 +421,9 @@ async fn caly_simulate_places_signed_calls_and_measures_the_frames_it_hears() {
     assert!((19.0..=21.0).contains(&stamped.p50), "paced at 20 ms: {stamped:?}");
     assert!((19.0..=21.0).contains(&read.p50), "paced at 20 ms: {read:?}");
     assert!(report.frames_received >= stamped.count, "{report:?}");
+    assert_eq!(report.turns_ended, 2, "one turn each: {report:?}");
+    assert_eq!(report.turn_ms.count, 2, "each turn answered: {report:?}");
+    assert!((500.0..1_500.0).contains(&report.turn_ms.p50), "the VAD's 500 ms wait and little more: {report:?}");
     let calls = app.get_json("/api/v1/calls", &owner.token).await;
     assert_eq!(calls["items"].as_array().map(Vec::len), Some(2), "both calls stored: {calls}");
 }

@@ -38,6 +38,9 @@ pub struct Measured {
     /// Between the moments the simulator read them: its own scheduling delays included.
     pub read_intervals_ms: Vec<f64>,
     pub turn_ms: Vec<f64>,
+    /// Caller turns that ended while the call lasted; those whose answer came after the caller
+    /// hung up are in this count and not in `turn_ms`.
+    pub turns_ended: usize,
     pub frames: usize,
 }
 
@@ -155,7 +158,7 @@ pub async fn place(plan: &Plan, n: usize) -> anyhow::Result<Measured> {
             let mut ticks = tokio::time::interval(FRAME);
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
             let frames = usize::try_from(plan.duration.as_millis() / FRAME.as_millis()).unwrap_or(usize::MAX);
-            let mut spoken = 0;
+            let (mut spoken, mut turns_ended) = (0, 0);
             let (mut pcm, mut ulaw) = (Vec::with_capacity(160), Vec::with_capacity(160));
             for frame in 0..frames {
                 ticks.tick().await;
@@ -183,6 +186,7 @@ pub async fn place(plan: &Plan, n: usize) -> anyhow::Result<Measured> {
                 }
                 if phase == Some(TALK) {
                     shared.lock().await.speech_ended_at = Some(SystemTime::now());
+                    turns_ended += 1;
                 }
                 ulaw.clear();
                 caly_audio::g711::encode_ulaw(&pcm, &mut ulaw);
@@ -197,11 +201,11 @@ pub async fn place(plan: &Plan, n: usize) -> anyhow::Result<Measured> {
             let mut sink = sink.lock().await;
             sink.send(text(stop)).await?;
             sink.close().await?;
-            anyhow::Ok(())
+            anyhow::Ok(turns_ended)
         }
     };
     let (heard, said) = tokio::join!(reader, writer);
-    said?;
+    measured.turns_ended = said?;
     let heard = heard?;
     measured.greeting_ms = heard.greeting_ms;
     measured.frame_intervals_ms = heard.frame_intervals_ms;

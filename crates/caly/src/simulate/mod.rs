@@ -95,6 +95,8 @@ pub struct Report {
     /// From the end of the caller's speech to the agent's first frame (includes the VAD's
     /// 500 ms end-of-speech wait).
     pub turn_ms: Spread,
+    /// Caller turns that ended; `turn_ms.count` of them were answered before the caller hung up.
+    pub turns_ended: usize,
     pub frames_received: usize,
     pub errors: Vec<String>,
 }
@@ -138,7 +140,7 @@ pub async fn measure(args: &SimulateArgs) -> anyhow::Result<Report> {
     }
     let (mut connect, mut greeting, mut turns) = (Vec::new(), Vec::new(), Vec::new());
     let (mut intervals, mut read_intervals) = (Vec::new(), Vec::new());
-    let (mut failed, mut frames, mut errors) = (0, 0, Vec::new());
+    let (mut failed, mut frames, mut turns_ended, mut errors) = (0, 0, 0, Vec::new());
     while let Some(done) = calls.join_next().await {
         match done? {
             Ok(measured) => {
@@ -147,6 +149,7 @@ pub async fn measure(args: &SimulateArgs) -> anyhow::Result<Report> {
                 intervals.extend(measured.frame_intervals_ms);
                 read_intervals.extend(measured.read_intervals_ms);
                 turns.extend(measured.turn_ms);
+                turns_ended += measured.turns_ended;
                 frames += measured.frames;
             }
             Err(error) => {
@@ -165,6 +168,7 @@ pub async fn measure(args: &SimulateArgs) -> anyhow::Result<Report> {
         frame_interval_ms: Spread::of(intervals),
         frame_interval_read_ms: Spread::of(read_intervals),
         turn_ms: Spread::of(turns),
+        turns_ended,
         frames_received: frames,
         errors,
     })
@@ -183,6 +187,7 @@ fn start_offset(ramp: Duration, calls: usize, n: usize) -> Duration {
 
 fn print_report(report: &Report) {
     println!("{} calls, {} failed, {} agent frames received", report.calls, report.failed, report.frames_received);
+    println!("{} caller turns ended, {} answered before the caller hung up", report.turns_ended, report.turn_ms.count);
     println!(
         "{:<18} {:>8} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7}",
         "ms", "count", "min", "p0.1", "p50", "p90", "p99", "p99.9", "max"

@@ -59,6 +59,8 @@ struct Heard {
 }
 
 const FRAME: Duration = Duration::from_millis(20);
+/// Frames the caller is quiet while greeted, before its first turn.
+const GREETED: usize = 100;
 /// Caller turns: this long talking, then this long quiet.
 const TALK: usize = 60;
 const PAUSE: usize = 100;
@@ -157,12 +159,12 @@ pub async fn place(plan: &Plan, n: usize) -> anyhow::Result<Measured> {
         async move {
             let mut ticks = tokio::time::interval(FRAME);
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-            let frames = usize::try_from(plan.duration.as_millis() / FRAME.as_millis()).unwrap_or(usize::MAX);
+            let frames = call_frames(plan.duration);
             let (mut spoken, mut turns_ended) = (0, 0);
             let (mut pcm, mut ulaw) = (Vec::with_capacity(160), Vec::with_capacity(160));
             for frame in 0..frames {
                 ticks.tick().await;
-                if frame == 100
+                if frame == GREETED
                     && let Some(digits) = &plan.digits
                 {
                     for digit in digits.chars() {
@@ -171,8 +173,8 @@ pub async fn place(plan: &Plan, n: usize) -> anyhow::Result<Measured> {
                         sink.lock().await.send(text(dtmf)).await?;
                     }
                 }
-                // Quiet while greeted (2 s), then turns of talk and pause.
-                let phase = frame.checked_sub(100).map(|f| f % (TALK + PAUSE));
+                // Quiet while greeted, then turns of talk and pause.
+                let phase = frame.checked_sub(GREETED).map(|f| f % (TALK + PAUSE));
                 let talking = phase.is_some_and(|p| p < TALK);
                 pcm.clear();
                 if talking {
@@ -213,6 +215,16 @@ pub async fn place(plan: &Plan, n: usize) -> anyhow::Result<Measured> {
     measured.turn_ms = heard.turn_ms;
     measured.frames = heard.frames;
     Ok(measured)
+}
+
+/// Frames in a call of `duration`, lengthened to the end of a pause the caller has begun: a
+/// caller who hangs up before its last turn could be answered would count against the server.
+fn call_frames(duration: Duration) -> usize {
+    let frames = usize::try_from(duration.as_millis() / FRAME.as_millis()).unwrap_or(usize::MAX);
+    match frames.checked_sub(GREETED).map(|f| f % (TALK + PAUSE)) {
+        Some(phase) if phase > TALK => frames + (TALK + PAUSE - phase),
+        _ => frames,
+    }
 }
 
 fn text(message: Value) -> Message {
@@ -260,4 +272,20 @@ pub fn speech_like_noise() -> Vec<i16> {
             (9_000.0 * envelope * noise) as i16
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_call_lasts_until_its_last_finished_turn_has_had_its_pause() {
+        let frames = |ms| call_frames(Duration::from_millis(ms));
+        assert_eq!(frames(1_000), 50, "still being greeted");
+        assert_eq!(frames(3_000), 150, "hung up while talking: no turn to answer");
+        assert_eq!(frames(3_200), 160, "hung up as the turn would have ended");
+        assert_eq!(frames(3_220), 260, "the turn ended: its whole pause follows");
+        assert_eq!(frames(30_000), 1_540);
+        assert_eq!(frames(5_200), 260, "already at the end of a pause");
+    }
 }

@@ -19,7 +19,8 @@ pub struct SimulateArgs {
     /// Calls at once.
     #[arg(long, default_value_t = 10)]
     pub calls: usize,
-    /// How long each call lasts.
+    /// How long each call lasts; a call that would end in the pause after a caller's turn
+    /// lasts to the end of that pause, so that the turn can be answered.
     #[arg(long, default_value = "20s", value_parser = humantime_serde::re::humantime::parse_duration)]
     pub duration: Duration,
     /// Calls start spread evenly over this long.

@@ -173,8 +173,7 @@ pub async fn place(plan: &Plan, n: usize) -> anyhow::Result<Measured> {
                         sink.lock().await.send(text(dtmf)).await?;
                     }
                 }
-                // Quiet while greeted, then turns of talk and pause.
-                let phase = frame.checked_sub(GREETED).map(|f| f % (TALK + PAUSE));
+                let phase = turn_phase(frame);
                 let talking = phase.is_some_and(|p| p < TALK);
                 pcm.clear();
                 if talking {
@@ -221,10 +220,16 @@ pub async fn place(plan: &Plan, n: usize) -> anyhow::Result<Measured> {
 /// caller who hangs up before its last turn could be answered would count against the server.
 fn call_frames(duration: Duration) -> usize {
     let frames = usize::try_from(duration.as_millis() / FRAME.as_millis()).unwrap_or(usize::MAX);
-    match frames.checked_sub(GREETED).map(|f| f % (TALK + PAUSE)) {
+    match turn_phase(frames) {
         Some(phase) if phase > TALK => frames + (TALK + PAUSE - phase),
         _ => frames,
     }
+}
+
+/// Where `frame` falls in the caller's turns: none while greeted, then talk below `TALK` and
+/// pause from it.
+fn turn_phase(frame: usize) -> Option<usize> {
+    frame.checked_sub(GREETED).map(|f| f % (TALK + PAUSE))
 }
 
 fn text(message: Value) -> Message {
